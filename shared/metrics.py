@@ -1,0 +1,27 @@
+"""Prometheus metrics every service exposes on ``/metrics``."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+EVENTS_CONSUMED = Counter(
+    "pbz_events_consumed_total", "Messages read from Kafka", ["service", "topic", "type"]
+)
+EVENTS_DUPLICATE = Counter(
+    "pbz_events_duplicate_total", "Redelivered or duplicated events that changed nothing", ["service", "type"]
+)
+EVENTS_IGNORED = Counter(
+    "pbz_events_ignored_total", "Readable events of a type this service has no use for", ["service", "type"]
+)
+EVENTS_EMITTED = Counter("pbz_events_emitted_total", "Events published", ["service", "type"])
+EVENTS_DLQ = Counter("pbz_events_dlq_total", "Messages sent to pbz.dlq", ["service", "topic", "kind"])
+TRANSIENT_RETRIES = Counter(
+    "pbz_transient_retries_total", "Retries after a transient failure (Mongo/Kafka unreachable)", ["service"]
+)
+WAITING = Gauge("pbz_waiting_on_transient", "1 while a message waits on a transient failure", ["service"])
+HANDLER_SECONDS = Histogram(
+    "pbz_handler_seconds",
+    "Time from reading a message to its effect stored and events published",
+    ["service", "type"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)

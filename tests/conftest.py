@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+import pytest
+
+from tests.support import infra_up
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if "/integration/" in str(item.fspath):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(autouse=True)
+def _needs_infra(request: pytest.FixtureRequest) -> None:
+    if request.node.get_closest_marker("integration") and not infra_up():
+        pytest.fail("integration tests need the local Kafka and FerretDB: run `make infra-up` first")

@@ -1,0 +1,47 @@
+"""A throwaway service wired through the shared pipeline, to prove the pipeline itself.
+
+It counts inspections per project with a deliberately *non-idempotent* read-modify-write
+(counter + 1), so any double processing shows as a wrong count, and answers each one with
+an event, so any double emission shows too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.events import Topic
+from shared.events.catalog import ProcedureInspected
+from shared.pipeline import HandlerContext, Handlers, TransientError
+from shared.service import ServiceDefinition
+
+handlers = Handlers()
+# Test seam: how many times the next inspection with this code fails transiently.
+transient_failures: dict[str, int] = {}
+
+
+@handlers.on("quality.procedure-inspected")
+async def on_inspected(ctx: HandlerContext, data: ProcedureInspected) -> None:
+    if transient_failures.get(data.procedure_code, 0) > 0:
+        transient_failures[data.procedure_code] -= 1
+        raise TransientError("injected: store unreachable")
+    counter: dict[str, Any] = await ctx.get("counters", data.project_id) or {"_id": data.project_id, "n": 0, "codes": []}
+    counter = {**counter, "n": counter["n"] + 1, "codes": [*counter["codes"], data.procedure_code]}
+    ctx.put("counters", counter)
+    if data.procedure_code == "boom":
+        raise RuntimeError("a defect in the handler")
+    ctx.emit(
+        "assessment.command-rejected",
+        {"command_id": ctx.event.id, "command_type": ctx.event.type, "reasons": [f"probe_seen_{counter['n']}"]},
+        key=data.project_id,
+    )
+
+
+definition = ServiceDefinition(
+    name="probe",
+    title="probe",
+    port=8099,
+    description="pipeline probe",
+    consumes=[Topic.QUALITY],
+    emits=[Topic.ASSESSMENT_EVENTS],
+    handlers=handlers,
+)

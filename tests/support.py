@@ -1,0 +1,255 @@
+"""Helpers for integration tests on the real local Kafka broker and Mongo-protocol server.
+
+Each test runs its services in an isolated *instance* (own database and consumer group,
+suffix ``_t<random>``) that starts reading at the topics' current end, so tests share the
+broker without seeing each other's history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from asgi_lifespan import LifespanManager
+from httpx import ASGITransport, AsyncClient
+
+from shared.events import CONTENT_TYPE, CloudEvent, make_event, new_event_id, spec_for
+from shared.service import Runtime, ServiceDefinition, create_app
+from shared.settings import ServiceSettings
+
+KAFKA = "127.0.0.1:9092"
+MONGO = "mongodb://127.0.0.1:27017"
+
+
+def infra_up() -> bool:
+    for host, port in (("127.0.0.1", 9092), ("127.0.0.1", 27017)):
+        with socket.socket() as s:
+            s.settimeout(0.5)
+            if s.connect_ex((host, port)) != 0:
+                return False
+    return True
+
+
+def new_suffix() -> str:
+    return f"_t{uuid.uuid4().hex[:8]}"
+
+
+def test_settings(definition: ServiceDefinition, suffix: str, **overrides: Any) -> ServiceSettings:
+    values: dict[str, Any] = {
+        "kafka_bootstrap": KAFKA,
+        "mongo_url": MONGO,
+        "instance_suffix": suffix,
+        "auto_offset_reset": "latest",
+        "clock": "events",
+        "retry_initial_s": 0.05,
+        "retry_max_s": 0.5,
+        "log_format": "text",
+    }
+    values.update(overrides)
+    return definition.settings_cls(**values)
+
+
+async def _wait_assigned(runtime: Runtime, timeout: float = 30.0) -> None:
+    """Wait until the group owns every partition of its topics and positions are resolved,
+    then commit those positions so a restart resumes exactly there."""
+    sub = next(iter(runtime.broker.subscribers))
+    deadline = time.monotonic() + timeout
+    topics = [t.value for t in runtime.definition.consumes]
+    while True:
+        consumer: AIOKafkaConsumer | None = getattr(sub, "consumer", None)
+        if consumer is not None:
+            assigned = consumer.assignment()
+            wanted = sum(len(consumer.partitions_for_topic(t) or ()) for t in topics)
+            if assigned and len(assigned) >= wanted:
+                positions = {tp: await consumer.position(tp) for tp in assigned}
+                committed = {tp: await consumer.committed(tp) for tp in assigned}
+                fresh = {tp: off for tp, off in positions.items() if committed[tp] is None}
+                if fresh:
+                    await consumer.commit(fresh)
+                return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{runtime.name} got no partition assignment in {timeout} s")
+        await asyncio.sleep(0.05)
+
+
+@contextlib.asynccontextmanager
+async def running(definition: ServiceDefinition, suffix: str | None = None, **overrides: Any) -> AsyncIterator[Runtime]:
+    """Start one service instance (consumer, pipeline, scheduler) without HTTP."""
+    settings = test_settings(definition, suffix or new_suffix(), **overrides)
+    runtime = Runtime(definition, settings)
+    await runtime.start()
+    try:
+        await _wait_assigned(runtime)
+        yield runtime
+    finally:
+        await runtime.stop()
+
+
+@contextlib.asynccontextmanager
+async def serving(definition: ServiceDefinition, suffix: str | None = None, **overrides: Any) -> AsyncIterator[tuple[Runtime, AsyncClient]]:
+    """Start one service instance with its HTTP app, and an HTTP client on it."""
+    settings = test_settings(definition, suffix or new_suffix(), **overrides)
+    app = create_app(definition, settings)
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager:
+        runtime: Runtime = app.state.runtime
+        await _wait_assigned(runtime)
+        async with AsyncClient(transport=ASGITransport(app=manager.app), base_url="http://test") as client:
+            yield runtime, client
+
+
+class Bus:
+    """Publishes events as the enterprise systems would, and watches what comes out."""
+
+    def __init__(self) -> None:
+        self.producer = AIOKafkaProducer(bootstrap_servers=KAFKA, enable_idempotence=True)
+        self.watchers: list[Watcher] = []
+
+    async def __aenter__(self) -> Bus:
+        await self.producer.start()
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        for w in self.watchers:
+            await w.stop()
+        await self.producer.stop()
+
+    async def publish(
+        self,
+        event_type: str,
+        data: dict[str, Any],
+        *,
+        key: str | None = None,
+        time: datetime | None = None,
+        id: str | None = None,
+        correlationid: str | None = None,
+        source: str = "test",
+    ) -> CloudEvent:
+        from datetime import UTC
+        from datetime import datetime as dt
+
+        event = make_event(
+            id=id or new_event_id(),
+            type=event_type,
+            source=source,
+            time=time or dt.now(UTC),
+            subject=key,
+            correlationid=correlationid,
+            data=data,
+        )
+        await self.send_raw(spec_for(event_type).topic.value, event.to_json(), key)
+        return event
+
+    async def resend(self, event: CloudEvent, key: str | None = None) -> None:
+        await self.send_raw(spec_for(event.type).topic.value, event.to_json(), key)
+
+    async def send_raw(self, topic: str, value: bytes, key: str | None = None) -> Any:
+        return await self.producer.send_and_wait(
+            topic, value, key=key.encode() if key else None, headers=[("content-type", CONTENT_TYPE.encode())]
+        )
+
+    async def watch(self, *topics: str) -> Watcher:
+        w = Watcher(list(topics))
+        await w.start()
+        self.watchers.append(w)
+        return w
+
+
+class Watcher:
+    """Reads topics from their current end (no group) and keeps every message."""
+
+    def __init__(self, topics: list[str]) -> None:
+        self.topics = topics
+        self.consumer = AIOKafkaConsumer(bootstrap_servers=KAFKA, enable_auto_commit=False)
+        self.records: list[Any] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self.consumer.start()
+        cluster = await self.consumer._client.fetch_all_metadata()
+        tps = [TopicPartition(t, p) for t in self.topics for p in sorted(cluster.partitions_for_topic(t) or ())]
+        assert tps, f"no partitions for {self.topics}: run `make infra-up` (it creates the topics)"
+        self.consumer.assign(tps)
+        ends = await self.consumer.end_offsets(tps)
+        for tp, off in ends.items():
+            self.consumer.seek(tp, off)
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            batch = await self.consumer.getmany(timeout_ms=100)
+            for recs in batch.values():
+                self.records.extend(recs)
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.consumer.stop()
+
+    def events(self, event_type: str | None = None) -> list[CloudEvent]:
+        out = []
+        for r in self.records:
+            try:
+                e = CloudEvent.model_validate(orjson.loads(r.value))
+            except Exception:
+                continue
+            if event_type is None or e.type == event_type:
+                out.append(e)
+        return out
+
+    async def wait_for(
+        self, predicate: Callable[[list[CloudEvent]], bool], timeout: float = 20.0, what: str = "events"
+    ) -> list[CloudEvent]:
+        deadline = time.monotonic() + timeout
+        while True:
+            evs = self.events()
+            if predicate(evs):
+                return evs
+            if time.monotonic() > deadline:
+                types = [e.type for e in evs]
+                raise AssertionError(f"timed out waiting for {what}; saw {len(evs)} events: {types[-30:]}")
+            await asyncio.sleep(0.05)
+
+    async def quiet(self, seconds: float = 1.0) -> list[CloudEvent]:
+        """Wait until nothing new arrived for ``seconds``; return everything seen."""
+        n = -1
+        while n != len(self.records):
+            n = len(self.records)
+            await asyncio.sleep(seconds)
+        return self.events()
+
+
+async def committed_offset(group: str, topic: str, partition: int) -> int | None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(group)
+        meta = offsets.get(TopicPartition(topic, partition))
+        return None if meta is None or meta.offset < 0 else meta.offset
+    finally:
+        await admin.close()
+
+
+async def eventually(check: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
+    """Poll an async or sync check until it returns a truthy value."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while True:
+        last = check()
+        if asyncio.iscoroutine(last):
+            last = await last
+        if last:
+            return last
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
+        await asyncio.sleep(0.05)
