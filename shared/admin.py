@@ -1,13 +1,14 @@
 """Kafka administration the project needs: topics from the catalogue, consumer lag.
 
-    python -m shared.admin create-topics
-    python -m shared.admin lag [--group pbz-zone-registry ...]
-    python -m shared.admin wait-caught-up --timeout 120
+python -m shared.admin create-topics
+python -m shared.admin lag [--group pbz-zone-registry ...]
+python -m shared.admin wait-caught-up --timeout 120
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from typing import Any
 
@@ -30,12 +31,13 @@ async def create_topics(bootstrap: str, partitions: int = 6, replication: int = 
         existing = set(await admin.list_topics())
         wanted = [t.value for t in Topic if t.value not in existing]
         if wanted:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(
-                    [NewTopic(name=t, num_partitions=partitions, replication_factor=replication) for t in wanted]
+                    [
+                        NewTopic(name=t, num_partitions=partitions, replication_factor=replication)
+                        for t in wanted
+                    ]
                 )
-            except TopicAlreadyExistsError:
-                pass
         return wanted
     finally:
         await admin.close()

@@ -238,7 +238,9 @@ class Pipeline:
 
     # ------------------------------------------------------------------ entry points
 
-    async def handle_record(self, record: ConsumerRecord[Any, Any], consumer: AIOKafkaConsumer | None) -> None:
+    async def handle_record(
+        self, record: ConsumerRecord[Any, Any], consumer: AIOKafkaConsumer | None
+    ) -> None:
         """Process one Kafka record to the end, then commit exactly its offset."""
         async with self._lock:
             await self._retrying(lambda: self._process_record(record))
@@ -272,7 +274,9 @@ class Pipeline:
         EVENTS_CONSUMED.labels(self.service, record.topic, event.type).inc()
         await self._dispatch(event, data, record)
 
-    async def _dispatch(self, event: CloudEvent, data: Payload, record: ConsumerRecord[Any, Any] | None) -> None:
+    async def _dispatch(
+        self, event: CloudEvent, data: Payload, record: ConsumerRecord[Any, Any] | None
+    ) -> None:
         t_event = current_event_id.set(event.id)
         t_corr = current_correlation_id.set(event.correlationid or event.id)
         started = _time.perf_counter()
@@ -293,7 +297,9 @@ class Pipeline:
             current_event_id.reset(t_event)
             current_correlation_id.reset(t_corr)
 
-    async def _tick(self, event: CloudEvent, data: ClockTicked, record: ConsumerRecord[Any, Any] | None) -> None:
+    async def _tick(
+        self, event: CloudEvent, data: ClockTicked, record: ConsumerRecord[Any, Any] | None
+    ) -> None:
         # Ticks from pbz.clock drive an event clock; the scheduler's own ticks drive the
         # wall clock's deadlines. Each ignores the other.
         if self.clock.event_driven != (record is not None):
@@ -360,7 +366,8 @@ class Pipeline:
         await self._apply(done["writes"])
         await self._publish_events(done["events"])
         await processed.update_one(
-            {"_id": event.id}, {"$set": {"done": True, "n_writes": len(done["writes"])}, "$unset": {"writes": "", "events": ""}}
+            {"_id": event.id},
+            {"$set": {"done": True, "n_writes": len(done["writes"])}, "$unset": {"writes": "", "events": ""}},
         )
         if done["events"]:
             log.debug("%s -> %s", event.type, ", ".join(e["value"]["type"] for e in done["events"]))
@@ -415,7 +422,9 @@ class Pipeline:
             subject=record.topic,
             data=letter.model_dump(mode="json"),
         )
-        await self._publish_raw(Topic.DLQ.value, event.to_json(), record.key if isinstance(record.key, bytes) else None)
+        await self._publish_raw(
+            Topic.DLQ.value, event.to_json(), record.key if isinstance(record.key, bytes) else None
+        )
         EVENTS_DLQ.labels(self.service, record.topic, kind).inc()
         log.warning(
             "unreadable message %s-%s@%s sent to pbz.dlq: %s: %s",

@@ -21,7 +21,7 @@ from fastapi.responses import HTMLResponse
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
-from faststream.specification import AsyncAPI, get_asyncapi_html
+from faststream.specification import AsyncAPI, Specification, get_asyncapi_html
 from motor.motor_asyncio import AsyncIOMotorClient, AsyncIOMotorDatabase
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
@@ -149,9 +149,13 @@ class Runtime:
             id=new_event_id(),
             type=event_type,
             source=f"pbz/{self.name}/http",
-            time=self.clock.now() if self.pipeline.last_tick or not self.clock.event_driven else datetime.now(UTC),
+            time=self.clock.now()
+            if self.pipeline.last_tick or not self.clock.event_driven
+            else datetime.now(UTC),
             subject=key,
-            data=spec.model.model_validate(data.model_dump(mode="json")).model_dump(mode="json", exclude_none=True),
+            data=spec.model.model_validate(data.model_dump(mode="json")).model_dump(
+                mode="json", exclude_none=True
+            ),
         )
         await self.pipeline._publish_raw(spec.topic.value, event.to_json(), key.encode() if key else None)
         return event
@@ -169,12 +173,15 @@ class Runtime:
         except Exception as e:
             checks["kafka"] = f"unreachable: {type(e).__name__}"
         checks["consumer"] = "ok" if self.started else "not started"
-        checks["pipeline"] = "ok" if self.pipeline.waiting_on is None else f"waiting: {self.pipeline.waiting_on}"
+        checks["pipeline"] = (
+            "ok" if self.pipeline.waiting_on is None else f"waiting: {self.pipeline.waiting_on}"
+        )
         return checks
 
-    def asyncapi(self) -> AsyncAPI:
+    def asyncapi(self) -> Specification:
         d = self.definition
-        return AsyncAPI(self.broker, title=f"pbz {d.title}", version="1.0.0", description=d.description)
+        factory = AsyncAPI(self.broker, title=f"pbz {d.title}", version="1.0.0", description=d.description)
+        return factory.to_specification()
 
 
 async def _raw_body(msg: Any) -> Any:

@@ -82,8 +82,12 @@ async def _wait_assigned(runtime: Runtime, timeout: float = 30.0) -> None:
 
 
 @contextlib.asynccontextmanager
-async def running(definition: ServiceDefinition, suffix: str | None = None, **overrides: Any) -> AsyncIterator[Runtime]:
-    """Start one service instance (consumer, pipeline, scheduler) without HTTP."""
+async def running(
+    definition: ServiceDefinition, suffix: str | None = None, *, drop: bool = True, **overrides: Any
+) -> AsyncIterator[Runtime]:
+    """Start one service instance (consumer, pipeline, scheduler) without HTTP.
+
+    ``drop=False`` keeps its database for a restart with the same ``suffix``."""
     settings = test_settings(definition, suffix or new_suffix(), **overrides)
     runtime = Runtime(definition, settings)
     await runtime.start()
@@ -91,19 +95,29 @@ async def running(definition: ServiceDefinition, suffix: str | None = None, **ov
         await _wait_assigned(runtime)
         yield runtime
     finally:
+        if drop:
+            await runtime.mongo.drop_database(runtime.db.name)
         await runtime.stop()
 
 
 @contextlib.asynccontextmanager
-async def serving(definition: ServiceDefinition, suffix: str | None = None, **overrides: Any) -> AsyncIterator[tuple[Runtime, AsyncClient]]:
+async def serving(
+    definition: ServiceDefinition, suffix: str | None = None, *, drop: bool = True, **overrides: Any
+) -> AsyncIterator[tuple[Runtime, AsyncClient]]:
     """Start one service instance with its HTTP app, and an HTTP client on it."""
     settings = test_settings(definition, suffix or new_suffix(), **overrides)
     app = create_app(definition, settings)
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager:
         runtime: Runtime = app.state.runtime
         await _wait_assigned(runtime)
-        async with AsyncClient(transport=ASGITransport(app=manager.app), base_url="http://test") as client:
-            yield runtime, client
+        try:
+            async with AsyncClient(
+                transport=ASGITransport(app=manager.app), base_url="http://test"
+            ) as client:
+                yield runtime, client
+        finally:
+            if drop:
+                await runtime.mongo.drop_database(runtime.db.name)
 
 
 class Bus:
@@ -175,7 +189,9 @@ class Watcher:
     async def start(self) -> None:
         await self.consumer.start()
         cluster = await self.consumer._client.fetch_all_metadata()
-        tps = [TopicPartition(t, p) for t in self.topics for p in sorted(cluster.partitions_for_topic(t) or ())]
+        tps = [
+            TopicPartition(t, p) for t in self.topics for p in sorted(cluster.partitions_for_topic(t) or ())
+        ]
         assert tps, f"no partitions for {self.topics}: run `make infra-up` (it creates the topics)"
         self.consumer.assign(tps)
         ends = await self.consumer.end_offsets(tps)

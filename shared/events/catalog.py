@@ -9,6 +9,7 @@ instead of silence in the DLQ.
 
 from __future__ import annotations
 
+import builtins
 from datetime import date
 from enum import StrEnum
 from typing import Any
@@ -593,7 +594,7 @@ class DeadLetter(Payload):
 class EventSpec(BaseModel):
     type: str
     topic: Topic
-    model: type[Payload]
+    model: builtins.type[Payload]
 
 
 _SPECS: list[tuple[str, Topic, type[Payload]]] = [
@@ -671,4 +672,3 @@ def parse_data(event: CloudEvent, expected_topic: str | None = None) -> Payload:
         return spec.model.model_validate(event.data)
     except ValidationError as e:
         raise UnreadableEvent("invalid_payload", format_validation_error(e, prefix="data.")) from None
-

@@ -24,14 +24,22 @@ async def on_inspected(ctx: HandlerContext, data: ProcedureInspected) -> None:
     if transient_failures.get(data.procedure_code, 0) > 0:
         transient_failures[data.procedure_code] -= 1
         raise TransientError("injected: store unreachable")
-    counter: dict[str, Any] = await ctx.get("counters", data.project_id) or {"_id": data.project_id, "n": 0, "codes": []}
+    counter: dict[str, Any] = await ctx.get("counters", data.project_id) or {
+        "_id": data.project_id,
+        "n": 0,
+        "codes": [],
+    }
     counter = {**counter, "n": counter["n"] + 1, "codes": [*counter["codes"], data.procedure_code]}
     ctx.put("counters", counter)
     if data.procedure_code == "boom":
         raise RuntimeError("a defect in the handler")
     ctx.emit(
         "assessment.command-rejected",
-        {"command_id": ctx.event.id, "command_type": ctx.event.type, "reasons": [f"probe_seen_{counter['n']}"]},
+        {
+            "command_id": ctx.event.id,
+            "command_type": ctx.event.type,
+            "reasons": [f"probe_seen_{counter['n']}"],
+        },
         key=data.project_id,
     )
 

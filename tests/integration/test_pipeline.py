@@ -39,7 +39,9 @@ async def test_event_in_effect_stored_event_out_with_correlation() -> None:
     project = f"P-{uuid.uuid4().hex[:6]}"
     async with Bus() as bus, running(probe_service.definition) as rt:
         out = await bus.watch(Topic.ASSESSMENT_EVENTS.value)
-        cause = await bus.publish("quality.procedure-inspected", inspection(project), key=project, correlationid="corr-42")
+        cause = await bus.publish(
+            "quality.procedure-inspected", inspection(project), key=project, correlationid="corr-42"
+        )
         evs = await out.wait_for(lambda es: bool(answers(es, cause)), what="the probe's answer")
         [answer] = answers(evs, cause)
         assert answer.correlationid == "corr-42"
@@ -62,7 +64,9 @@ async def test_same_event_twice_one_effect_one_emission() -> None:
         cause = await bus.publish("quality.procedure-inspected", inspection(project), key=project)
         await bus.resend(cause, key=project)
         await bus.resend(cause, key="another-key")  # a copy landing on another partition too
-        marker = await bus.publish("quality.procedure-inspected", inspection(project, "marker"), key="another-key")
+        marker = await bus.publish(
+            "quality.procedure-inspected", inspection(project, "marker"), key="another-key"
+        )
         await out.wait_for(lambda es: bool(answers(es, marker)))
         await out.quiet(0.5)
         assert len(answers(out.events(), cause)) == 1
@@ -87,7 +91,9 @@ async def test_each_kind_of_bad_message_goes_to_the_dlq_and_the_next_is_processe
         "invalid_payload": orjson.dumps(
             {**good_env, "id": str(uuid.uuid4()), "data": {**inspection(project), "result": "superb"}}
         ),
-        "wrong_topic": orjson.dumps({**good_env, "id": str(uuid.uuid4()), "type": "safety.gas-test-recorded"}),
+        "wrong_topic": orjson.dumps(
+            {**good_env, "id": str(uuid.uuid4()), "type": "safety.gas-test-recorded"}
+        ),
     }
     async with Bus() as bus, running(probe_service.definition) as rt:
         dlq = await bus.watch(Topic.DLQ.value)
@@ -100,7 +106,8 @@ async def test_each_kind_of_bad_message_goes_to_the_dlq_and_the_next_is_processe
         await out.wait_for(lambda es: bool(answers(es, good)), what="the good message after the bad ones")
         letters = [e for e in dlq.events("dlq.recorded") if e.data["service"] == rt.name]
         await dlq.wait_for(
-            lambda es: len([e for e in es if e.data.get("service") == rt.name]) >= len(bad), what="dlq letters"
+            lambda es: len([e for e in es if e.data.get("service") == rt.name]) >= len(bad),
+            what="dlq letters",
         )
         letters = [e for e in dlq.events("dlq.recorded") if e.data["service"] == rt.name]
         by_offset = {e.data["offset"]: e for e in letters}
@@ -143,7 +150,9 @@ async def test_transient_failure_waits_and_never_commits_past_the_failed_message
                 _envelope(inspection(project, "flaky")),
                 project,
             )
-            second_event = await bus.publish("quality.procedure-inspected", inspection(project, "after"), key=project)
+            second_event = await bus.publish(
+                "quality.procedure-inspected", inspection(project, "after"), key=project
+            )
             group = rt.settings.group_id(rt.definition.title)
             await eventually(lambda: rt.pipeline.waiting_on is not None, what="the pipeline to wait")
             await asyncio.sleep(1.0)  # plenty of time for the second message, were it not held back
@@ -155,13 +164,16 @@ async def test_transient_failure_waits_and_never_commits_past_the_failed_message
             assert committed is not None and committed <= first.offset
 
             probe_service.transient_failures["flaky"] = 0  # the store is back
-            await out.wait_for(lambda es: bool(answers(es, second_event)), what="both messages after recovery")
+            await out.wait_for(
+                lambda es: bool(answers(es, second_event)), what="both messages after recovery"
+            )
             assert await counter(rt, project) == 2
             doc = await rt.db["counters"].find_one({"_id": project})
             assert doc["codes"] == ["flaky", "after"]  # in order: nothing skipped
             assert (await rt.readiness())["pipeline"] == "ok"
             await eventually(
-                lambda: _committed_past(group, first.partition, first.offset + 1), what="offset committed past both"
+                lambda: _committed_past(group, first.partition, first.offset + 1),
+                what="offset committed past both",
             )
     finally:
         probe_service.transient_failures.clear()
@@ -180,7 +192,7 @@ async def test_stopped_after_storing_before_commit_restart_does_not_double_the_e
     duplicates = EVENTS_DUPLICATE.labels("probe", "quality.procedure-inspected")
     async with Bus() as bus:
         out = await bus.watch(Topic.ASSESSMENT_EVENTS.value)
-        async with running(probe_service.definition, suffix=suffix) as rt:
+        async with running(probe_service.definition, suffix=suffix, drop=False) as rt:
             crashed = asyncio.Event()
 
             async def crash(record: Any) -> None:

@@ -1,0 +1,74 @@
+# Party-building collaboration zones — the two commands a newcomer types:
+#   make run    the whole system on the local real Kafka + FerretDB, playing the demo month
+#   make test   unit + integration tests on the real broker and server
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | md5sum | cut -c1-8)
+INFRA := deploy/local/infra.sh
+SERVICES := deploy/local/services.sh
+PYTEST_ARGS ?= -q
+
+.PHONY: help venv infra-up infra-down infra-status infra-clean test test-unit test-integration lint fmt \
+        run services-up services-down up down demo bench compose-config
+
+help:
+	@grep -E '^[a-z-]+:.*?## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -U pip
+	$(PY) -m pip install -q -e ".[dev]"
+	@rm -f $(VENV)/.installed-* && touch $@
+
+venv: $(STAMP) ## create the virtualenv and install the project (once per pyproject change)
+
+infra-up: venv ## start local Kafka (KRaft) + FerretDB; fetch/build on first use
+	@$(INFRA) up
+
+infra-down: ## stop local Kafka + FerretDB
+	@$(INFRA) down
+
+infra-status:
+	@$(INFRA) status
+
+infra-clean: ## stop local infra and delete its data
+	@$(INFRA) clean
+
+test: venv ## everything: unit + integration on the real broker and server
+	@$(INFRA) up
+	@status=0; $(PY) -m pytest $(PYTEST_ARGS) || status=$$?; $(INFRA) down; exit $$status
+
+test-unit: venv ## unit tests only (no infrastructure)
+	$(PY) -m pytest $(PYTEST_ARGS) tests/unit
+
+test-integration: venv infra-up ## integration tests only (leaves infra running)
+	$(PY) -m pytest $(PYTEST_ARGS) tests/integration
+
+lint: venv ## ruff + mypy
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy shared services
+
+fmt: venv
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+run: venv infra-up ## every service in the foreground (Ctrl-C stops all), playing the demo month
+	@$(SERVICES) foreground
+
+services-up: venv infra-up ## every service in the background (pid files under .local/run)
+	@$(SERVICES) up
+
+services-down: ## stop background services
+	@$(SERVICES) down
+
+compose-config: ## validate docker-compose.yml (needs a docker CLI with compose)
+	docker compose config --quiet
+
+up: ## docker compose: Kafka, MongoDB, topic init, the four services
+	docker compose up -d --build
+
+down:
+	docker compose down

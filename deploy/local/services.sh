@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Runs every service that exists (services/<name>/__main__.py) on the local infrastructure.
+#   services.sh foreground   all in the foreground under honcho; Ctrl-C stops all
+#   services.sh up           all in the background, pid files in .local/run, waits for /healthz
+#   services.sh down         stops the background ones
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+LOCAL="${PBZ_LOCAL_DIR:-$ROOT/.local}"
+RUN="$LOCAL/run" LOGS="$LOCAL/logs"
+PY="$ROOT/.venv/bin/python"
+mkdir -p "$RUN" "$LOGS"
+# The demo replays a month with clock ticks; override with PBZ_CLOCK=wall.
+export PBZ_CLOCK="${PBZ_CLOCK:-events}"
+
+declare -A PORTS=([zone_registry]=8001 [activity_log]=8002 [permit_fasttrack]=8003 [assessment]=8004)
+ORDER=(zone_registry activity_log permit_fasttrack assessment)
+
+present() { for s in "${ORDER[@]}"; do [ -f "services/$s/__main__.py" ] && echo "$s"; done; }
+
+urls() {
+  echo "Services:"
+  for s in $(present); do
+    p=${PORTS[$s]}
+    printf '  %-17s http://127.0.0.1:%s  (docs /docs, /healthz, /readyz, /metrics, /asyncapi)\n' "${s//_/-}" "$p"
+  done
+}
+
+foreground() {
+  local procfile="$LOCAL/Procfile"
+  : >"$procfile"
+  for s in $(present); do echo "${s//_/-}: exec $PY -m services.$s" >>"$procfile"; done
+  if [ -f services/simulator/__main__.py ]; then
+    echo "simulator: exec $PY -m services.simulator run --wait-services" >>"$procfile"
+  fi
+  [ -s "$procfile" ] || { echo "no services yet"; exit 0; }
+  urls
+  exec "$ROOT/.venv/bin/honcho" -f "$procfile" -d "$ROOT" start
+}
+
+up() {
+  for s in $(present); do
+    if [ -f "$RUN/$s.pid" ] && kill -0 "$(cat "$RUN/$s.pid")" 2>/dev/null; then continue; fi
+    nohup "$PY" -m "services.$s" >"$LOGS/$s.log" 2>&1 &
+    echo $! >"$RUN/$s.pid"
+  done
+  for s in $(present); do
+    p=${PORTS[$s]}
+    for ((i = 0; i < 300; i++)); do
+      curl -fsS "http://127.0.0.1:$p/healthz" >/dev/null 2>&1 && break
+      kill -0 "$(cat "$RUN/$s.pid")" 2>/dev/null || { echo "$s died; see $LOGS/$s.log"; tail -20 "$LOGS/$s.log"; exit 1; }
+      sleep 0.1
+    done
+  done
+  urls
+}
+
+down() {
+  for s in "${ORDER[@]}"; do
+    f="$RUN/$s.pid"
+    [ -f "$f" ] || continue
+    pid=$(cat "$f")
+    kill "$pid" 2>/dev/null || true
+    for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+    rm -f "$f"
+    echo "${s//_/-} stopped"
+  done
+}
+
+case "${1:-}" in
+  foreground) foreground ;;
+  up) up ;;
+  down) down ;;
+  *) echo "usage: $0 foreground|up|down" >&2; exit 2 ;;
+esac
