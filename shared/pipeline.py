@@ -168,7 +168,7 @@ class HandlerContext:
         emit anything EVENTS.md does not allow."""
         spec = spec_for(event_type)
         raw = data.model_dump(mode="json") if isinstance(data, BaseModel) else data
-        payload = spec.model.model_validate(raw).model_dump(mode="json", exclude_none=True)
+        payload = spec.model.model_validate(raw).model_dump(mode="json")
         event = make_event(
             id=derived_event_id(self.service, self.event.id, len(self.events)),
             type=event_type,

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from cloudevents.core.bindings import kafka as ce_kafka
 
 from shared.events import CloudEvent, Topic
 from shared.pipeline import PROCESSED
@@ -50,6 +51,16 @@ async def test_event_in_effect_stored_event_out_with_correlation() -> None:
         assert await counter(rt, project) == 1
         record = await rt.db[PROCESSED].find_one({"_id": cause.id})
         assert record is not None and record["done"] is True
+
+        # The record as it is on the wire reads cleanly with the official CloudEvents SDK.
+        [wire] = [r for r in out.records if orjson.loads(r.value)["id"] == answer.id]
+        sdk = ce_kafka.from_kafka_event(
+            ce_kafka.KafkaMessage(headers=dict(wire.headers), key=wire.key, value=wire.value)
+        )
+        assert dict(wire.headers)["content-type"] == b"application/cloudevents+json"
+        assert wire.key == project.encode()
+        assert sdk.get_id() == answer.id and sdk.get_type() == "assessment.command-rejected"
+        assert sdk.get_attributes()["correlationid"] == "corr-42"
 
         # Without a correlation id the cause's own id is carried.
         cause2 = await bus.publish("quality.procedure-inspected", inspection(project), key=project)

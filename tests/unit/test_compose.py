@@ -1,0 +1,82 @@
+"""docker-compose.yml validated statically (no Docker engine on these machines)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = {
+    "zone-registry": ("services.zone_registry", 8001),
+    "activity-log": ("services.activity_log", 8002),
+    "permit-fasttrack": ("services.permit_fasttrack", 8003),
+    "assessment": ("services.assessment", 8004),
+}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    doc = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    assert isinstance(doc, dict)
+    return doc
+
+
+def test_infrastructure_is_kafka_kraft_and_mongo_with_health_checks(compose: dict[str, Any]) -> None:
+    svc = compose["services"]
+    kafka = svc["kafka"]
+    assert kafka["image"].startswith("apache/kafka:4")
+    assert kafka["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"
+    assert str(kafka["environment"]["KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS"]) == "0"
+    assert svc["mongo"]["image"].startswith("mongo:")
+    for name in ("kafka", "mongo"):
+        assert svc[name]["healthcheck"]["test"]
+        assert svc[name]["restart"] == "unless-stopped"
+        [volume] = svc[name]["volumes"]
+        assert volume.split(":")[0] in compose["volumes"]  # named volumes
+
+
+def test_topic_init_job_creates_the_catalogue_topics(compose: dict[str, Any]) -> None:
+    topics = compose["services"]["topics"]
+    assert topics["command"][:3] == ["python", "-m", "shared.admin"]
+    assert "create-topics" in topics["command"]
+    assert topics["depends_on"]["kafka"]["condition"] == "service_healthy"
+    assert topics["restart"] == "no"
+
+
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_each_service_is_built_configured_checked_and_ordered(compose: dict[str, Any], name: str) -> None:
+    module, port = SERVICES[name]
+    svc = compose["services"][name]
+    assert svc["build"]["dockerfile"] == "deploy/Dockerfile"
+    assert "image" in svc
+    assert svc["command"] == ["python", "-m", module]
+    assert (ROOT / module.replace(".", "/") / "__main__.py").exists(), f"{module} has no __main__"
+    env = svc["environment"]
+    assert env["PBZ_KAFKA_BOOTSTRAP"] == "kafka:9092"
+    assert env["PBZ_MONGO_URL"].startswith("mongodb://mongo:27017")
+    assert f"{port}/readyz" in " ".join(svc["healthcheck"]["test"])
+    deps = svc["depends_on"]
+    assert deps["kafka"]["condition"] == "service_healthy"
+    assert deps["mongo"]["condition"] == "service_healthy"
+    assert deps["topics"]["condition"] == "service_completed_successfully"
+    assert svc["restart"] == "unless-stopped"
+    assert any(str(p).endswith(f":{port}") for p in svc["ports"])
+
+
+def test_permit_fasttrack_can_scale_out(compose: dict[str, Any]) -> None:
+    # A host port range leaves room for `--scale permit-fasttrack=3`.
+    [ports] = compose["services"]["permit-fasttrack"]["ports"]
+    host, container = ports.split(":")
+    lo, hi = (int(p) for p in host.split("-"))
+    assert hi - lo + 1 >= 3 and container == "8003"
+
+
+def test_dockerfile_installs_the_project() -> None:
+    text = (ROOT / "deploy/Dockerfile").read_text()
+    assert text.startswith("# ") and "FROM python:3.11" in text
+    for line in ("COPY shared ./shared", "COPY services ./services", "RUN pip install ."):
+        assert line in text
+    assert "USER pbz" in text
