@@ -9,6 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | md5sum | cut -c1-8)
 INFRA := deploy/local/infra.sh
 SERVICES := deploy/local/services.sh
 PYTEST_ARGS ?= -q
+DEMO_ARGS ?=
 
 .PHONY: help venv infra-up infra-down infra-status infra-clean test test-unit test-integration lint fmt \
         run services-up services-down up down demo bench compose-config
@@ -55,8 +56,18 @@ fmt: venv
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-run: venv infra-up ## every service in the foreground (Ctrl-C stops all), playing the demo month
+run: venv ## the whole system in the foreground, playing the demo month (Ctrl-C stops all)
+	@echo "make run replays the demo month on fresh local data (previous .local Kafka/FerretDB data is reset)"
+	@$(INFRA) clean >/dev/null
+	@$(INFRA) up
 	@$(SERVICES) foreground
+
+demo: venv ## the month as fast as possible, then the report checked against ground truth (exit 1 on mismatch)
+	@$(INFRA) clean >/dev/null
+	@$(INFRA) up
+	@$(SERVICES) up
+	@status=0; $(PY) -m services.simulator demo --json .local/demo-report.json $(DEMO_ARGS) || status=$$?; \
+	  $(SERVICES) down; exit $$status
 
 services-up: venv infra-up ## every service in the background (pid files under .local/run)
 	@$(SERVICES) up

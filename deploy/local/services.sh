@@ -31,7 +31,7 @@ foreground() {
   : >"$procfile"
   for s in $(present); do echo "${s//_/-}: exec $PY -m services.$s" >>"$procfile"; done
   if [ -f services/simulator/__main__.py ]; then
-    echo "simulator: exec $PY -m services.simulator run --wait-services" >>"$procfile"
+    echo "simulator: exec $PY -m services.simulator run" >>"$procfile"
   fi
   [ -s "$procfile" ] || { echo "no services yet"; exit 0; }
   urls

@@ -1,0 +1,506 @@
+"""Plays a plan through Kafka, as the enterprise systems and the people on site would.
+
+Time is driven by ``clock.ticked`` events (the services run with ``PBZ_CLOCK=events``).
+Each step publishes what is due, waits until every service has caught up (consumer lag 0),
+ticks the clock, waits again, then reads what the services said and reacts the way people
+would: filling a new zone's roster, signing a permit when asked (the right member, after
+a realistic delay; now and then the wrong one first), closing permits when the work is
+done, a fresh gas test and a resume after a suspension.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import logging
+import random
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from shared.events import CONTENT_TYPE, CloudEvent, Topic, make_event, new_event_id, spec_for
+
+from .plan import TZ, Action, Plan, Work
+from .world import Person, PlannedZone
+
+log = logging.getLogger("pbz.simulator")
+
+SOURCES = {
+    Topic.PROJECTS: "pm-system",
+    Topic.SAFETY: "hse-system",
+    Topic.QUALITY: "quality-system",
+    Topic.CLOCK: "pbz-clock",
+}
+WATCHED = [Topic.ZONE_EVENTS, Topic.ACTIVITY_EVENTS, Topic.PERMIT_EVENTS, Topic.ASSESSMENT_EVENTS, Topic.DLQ]
+REASON_WORDS = {
+    "no_active_zone": "no active zone covers the project",
+    "contractor_safety_not_adopted": "contractor safety system not adopted",
+    "subcontractor_safety_not_adopted": "subcontractor safety system not adopted",
+    "no_morning_checkin": "no morning check-in on site that day",
+    "gas_test_missing": "no gas test in the last 30 minutes",
+    "gas_test_failed": "the gas test failed",
+    "simops_conflict": "another hot work overlaps in the same area",
+}
+
+
+def hm(minutes: float) -> str:
+    h, m = divmod(round(minutes), 60)
+    return f"{h}h{m:02d}m" if h else f"{m}m"
+
+
+@dataclass
+class Stats:
+    published: int = 0
+    published_by_type: Counter[str] = field(default_factory=Counter)
+    seen_by_type: Counter[str] = field(default_factory=Counter)
+    catch_up_s: dict[str, float] = field(default_factory=dict)
+    steps: int = 0
+    wall_s: float = 0.0
+    dlq: int = 0
+
+
+class Player:
+    def __init__(
+        self,
+        plan: Plan,
+        *,
+        bootstrap: str,
+        groups: dict[str, list[str]],
+        pace_s_per_day: float = 0.0,
+        narrate: Callable[[str], None] | None = None,
+        seed: int = 7,
+        catch_up_timeout_s: float = 120.0,
+    ) -> None:
+        self.plan = plan
+        self.world = plan.world
+        self.bootstrap = bootstrap
+        self.groups = groups  # consumer group -> topics it consumes
+        self.pace = pace_s_per_day
+        self.say = narrate or (lambda line: None)
+        self.rng = random.Random(seed * 104729 + 3)
+        self.catch_up_timeout_s = catch_up_timeout_s
+        self.queue: list[Action] = list(plan.actions)
+        heapq.heapify(self.queue)
+        self._seq = 10**8
+        self.zone_ids: dict[str, str] = {}  # planned zone key -> zone id
+        self.zone_names: dict[str, str] = {}
+        self.zone_status: dict[str, str] = {}
+        self.on_roster: set[tuple[str, str]] = set()  # (zone key, member id) added
+        self.permits: dict[str, dict[str, Any]] = {}
+        self.requested_at: dict[str, datetime] = {}
+        self.closing: set[str] = set()
+        self.events: list[CloudEvent] = []
+        self.stats = Stats()
+        self.now = plan.clock_start
+        self.day_counts: Counter[str] = Counter()
+
+    # ---------------------------------------------------------------- lifecycle
+
+    async def __aenter__(self) -> Player:
+        self.producer = AIOKafkaProducer(
+            bootstrap_servers=self.bootstrap, enable_idempotence=True, linger_ms=5
+        )
+        self.admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+        self.reader = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
+        await self.producer.start()
+        await self.admin.start()
+        await self.reader.start()
+        cluster = await self.reader._client.fetch_all_metadata()
+        self.watched = [
+            TopicPartition(t.value, p)
+            for t in WATCHED
+            for p in sorted(cluster.partitions_for_topic(t.value) or ())
+        ]
+        self.reader.assign(self.watched)
+        for tp, off in (await self.reader.end_offsets(self.watched)).items():
+            self.reader.seek(tp, off)
+        all_topics = {t for ts in self.groups.values() for t in ts}
+        self.group_tps = {
+            t: [TopicPartition(t, p) for p in sorted(cluster.partitions_for_topic(t) or ())]
+            for t in all_topics
+        }
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.reader.stop()
+        await self.admin.close()
+        await self.producer.stop()
+
+    # ---------------------------------------------------------------- the loop
+
+    async def play(self) -> Stats:
+        started = time.monotonic()
+        day = self.now.date()
+        day_started = time.monotonic()
+        await self._tick(self.now)  # the first tick only sets the services' clocks
+        end = self.plan.clock_end
+        while self.now < end:
+            nxt = self._next_step()
+            if nxt.date() != day:
+                self._day_summary(day)
+                if self.pace > 0:
+                    await asyncio.sleep(max(0.0, self.pace - (time.monotonic() - day_started)))
+                day, day_started = nxt.date(), time.monotonic()
+            due: list[Action] = []
+            while self.queue and self.queue[0].at <= nxt:
+                due.append(heapq.heappop(self.queue))
+            self.now = nxt
+            if due:
+                await self._publish_actions(due)
+                await self.caught_up()
+            await self._tick(nxt)
+            self.stats.steps += 1
+        self._day_summary(day)
+        self.stats.wall_s = time.monotonic() - started
+        return self.stats
+
+    def _next_step(self) -> datetime:
+        """Every 15 minutes while something is due, at least hourly (deadlines), 6-hourly after the month."""
+        if self.now >= self.plan.clock_start + timedelta(days=self.plan.days) and not self.queue:
+            return min(self.plan.clock_end, self.now + timedelta(hours=6))
+        step = timedelta(minutes=15)
+        candidate = self.now + timedelta(hours=1)
+        if self.queue:
+            first = self.queue[0].at
+            if first <= self.now:
+                return self.now + step
+            rounded = self.now + step * -(-(first - self.now) // step)
+            candidate = min(candidate, rounded)
+        return candidate
+
+    async def _tick(self, now: datetime) -> None:
+        await self._send(
+            Topic.CLOCK.value,
+            make_event(type="clock.ticked", source="pbz-clock", time=now, data={"now": now.isoformat()}),
+            "clock",
+        )
+        await self.producer.flush()
+        await self.caught_up()
+
+    async def _publish_actions(self, actions: list[Action]) -> None:
+        for a in actions:
+            data = dict(a.data)
+            key = a.key
+            if a.zone_key is not None:
+                zone_id = self.zone_ids.get(a.zone_key)
+                if zone_id is None:
+                    log.warning("no zone yet for %s; %s dropped", a.zone_key, a.type)
+                    continue
+                data["zone_id"] = zone_id
+                key = zone_id
+            topic = spec_for(a.type).topic
+            event = make_event(
+                type=a.type,
+                source=SOURCES.get(topic, "site-app"),
+                time=a.at,
+                subject=key,
+                data=data,
+                id=new_event_id(),
+            )
+            await self._send(topic.value, event, key)
+            self.day_counts[a.type] += 1
+        await self.producer.flush()
+
+    async def _send(self, topic: str, event: CloudEvent, key: str | None) -> None:
+        await self.producer.send(
+            topic,
+            event.to_json(),
+            key=key.encode() if key else None,
+            headers=[("content-type", CONTENT_TYPE.encode())],
+        )
+        self.stats.published += 1
+        self.stats.published_by_type[event.type] += 1
+
+    # ---------------------------------------------------------------- catching up
+
+    async def lag(self) -> dict[str, int]:
+        committed: dict[str, dict[TopicPartition, int]] = {}
+        for group in self.groups:
+            offsets = await self.admin.list_consumer_group_offsets(group)
+            committed[group] = {tp: m.offset for tp, m in offsets.items() if m.offset >= 0}
+        # End offsets are read after the commits: anything a service published before
+        # committing its input shows up as another service's lag.
+        tps = [tp for t in {t for ts in self.groups.values() for t in ts} for tp in self.group_tps[t]]
+        ends = await self.reader.end_offsets(tps)
+        lag: dict[str, int] = {}
+        for group, topics in self.groups.items():
+            total = 0
+            for t in topics:
+                for tp in self.group_tps[t]:
+                    total += max(0, ends[tp] - committed[group].get(tp, 0))
+            lag[group] = total
+        return lag
+
+    async def caught_up(self) -> None:
+        started = time.monotonic()
+        pending = set(self.groups)
+        while True:
+            lag = await self.lag()
+            now = time.monotonic()
+            for g in list(pending):
+                if lag[g] == 0:
+                    self.stats.catch_up_s[g] = self.stats.catch_up_s.get(g, 0.0) + now - started
+                    pending.discard(g)
+            if all(v == 0 for v in lag.values()):
+                break
+            if now - started > self.catch_up_timeout_s:
+                raise TimeoutError(
+                    f"services did not catch up within {self.catch_up_timeout_s:.0f} s: lag {lag}"
+                )
+            await asyncio.sleep(0.005)
+        await self._read_answers()
+
+    async def _read_answers(self) -> None:
+        ends = await self.reader.end_offsets(self.watched)
+        while [tp for tp, off in ends.items() if await self.reader.position(tp) < off]:
+            batch = await self.reader.getmany(timeout_ms=50)
+            for records in batch.values():
+                for r in records:
+                    try:
+                        event = CloudEvent.model_validate(orjson.loads(r.value))
+                    except Exception:
+                        continue
+                    self.events.append(event)
+                    self.stats.seen_by_type[event.type] += 1
+                    self._react(event)
+
+    # ---------------------------------------------------------------- people on site
+
+    def _schedule(
+        self, when: datetime, type_: str, data: dict[str, Any], key: str | None, zone_key: str | None = None
+    ) -> None:
+        self._seq += 1
+        heapq.heappush(
+            self.queue,
+            Action(max(when, self.now + timedelta(minutes=1)), self._seq, type_, data, key, zone_key),
+        )
+
+    def _react(self, e: CloudEvent) -> None:
+        t = e.type
+        d = e.data
+        if t.startswith("zone.") and "zone" in d and d["zone"]:
+            self._on_zone(e, d["zone"])
+        elif t == "permit.requested":
+            self.requested_at[d["permit"]["permit_id"]] = datetime.fromisoformat(d["permit"]["requested_at"])
+            self.permits[d["permit"]["permit_id"]] = d["permit"]
+        elif t == "permit.signature-requested":
+            self._on_signature_requested(e)
+        elif t == "permit.blocked":
+            words = "; ".join(REASON_WORDS.get(r, r) for r in d["reasons"])
+            detail = self._gas_detail(d)
+            self.say(f"{self._t(e)} permit {d['permit']['permit_id']} blocked: {words}{detail}")
+            self.day_counts["blocked"] += 1
+        elif t == "permit.issued":
+            self._on_issued(e)
+        elif t == "permit.suspended":
+            self._on_suspended(e)
+        elif t == "permit.resumed":
+            self.say(f"{self._t(e)} permit {d['permit']['permit_id']} resumed after a fresh check")
+        elif t == "permit.sla-breached":
+            roles = ", ".join(d.get("waiting_on_roles") or []) or "site conditions"
+            self.say(
+                f"{self._t(e)} permit {d['permit']['permit_id']} passed its SLA unissued — escalated (waiting on {roles})"
+            )
+        elif t == "permit.rejected":
+            self.say(f"{self._t(e)} permit {d['permit']['permit_id']} rejected on site")
+        elif t == "permit.command-rejected":
+            self.say(f"{self._t(e)} signature refused on {d['permit_id']}: {', '.join(d['reasons'])}")
+        elif t == "permit.expired":
+            self.day_counts["expired"] += 1
+        elif t == "activity.rejected":
+            self.say(f"{self._t(e)} activity {d['activity_id']} refused: {', '.join(d['reasons'])}")
+        elif t == "activity.compliance-evaluated" and not d["met"]:
+            self.say(
+                f"{self._t(e)} zone {d['zone_id']} missed {d['rule']} in {d['period']} ({d['actual']}/{d['required']})"
+            )
+        elif t == "assessment.ranking-published":
+            top = ", ".join(f"#{r['rank']} {r['zone_id']} {r['score']:.1f}" for r in d["ranking"][:3])
+            self.say(f"{self._t(e)} ranking {d['period']} (revision {d['revision']}) published: {top} …")
+        elif t == "dlq.recorded":
+            self.stats.dlq += 1
+            self.say(f"{self._t(e)} DEAD LETTER from {d['service']}: {d['reason']}")
+
+    def _t(self, e: CloudEvent) -> str:
+        return e.time.astimezone(TZ).strftime("%m-%d %H:%M")
+
+    def _gas_detail(self, d: dict[str, Any]) -> str:
+        for item in d.get("details") or []:
+            if isinstance(item, dict) and item.get("reason") == "gas_test_failed":
+                return f" ({item.get('reading')} {item.get('value')}, limit {item.get('limit')})"
+        return ""
+
+    def _planned_zone(self, snapshot: dict[str, Any]) -> PlannedZone | None:
+        for pid in snapshot.get("project_ids", []):
+            z = self.world.zone_of_project(pid)
+            if z is not None:
+                return z
+        return None
+
+    def _on_zone(self, e: CloudEvent, snapshot: dict[str, Any]) -> None:
+        z = self._planned_zone(snapshot)
+        if z is None:
+            return
+        zone_id = snapshot["zone_id"]
+        first_time = z.key not in self.zone_ids
+        self.zone_ids[z.key] = zone_id
+        self.zone_names[z.key] = snapshot["name"]
+        before = self.zone_status.get(z.key)
+        self.zone_status[z.key] = snapshot["status"]
+        if first_time:
+            self.say(
+                f"{self._t(e)} zone established: {snapshot['name']} ({snapshot['mode']}, {snapshot['status']})"
+            )
+        elif before != snapshot["status"]:
+            self.say(f"{self._t(e)} zone {snapshot['name']} is now {snapshot['status']}")
+        if e.type == "zone.coverage-gap":
+            self.say(
+                f"{self._t(e)} coverage gap in {snapshot['name']}: missing {', '.join(e.data['missing_roles'])}"
+            )
+        has_supervision = any(u["role"] == "supervision" for u in snapshot.get("units", []))
+        for m in z.people:
+            if (z.key, m.member_id) in self.on_roster:
+                continue
+            if m.zone_role == "supervision_engineer" and not has_supervision:
+                continue  # joins with the supervision unit
+            self.on_roster.add((z.key, m.member_id))
+            self._schedule(
+                e.time + timedelta(minutes=1),
+                "zone.add-member",
+                {
+                    "zone_id": zone_id,
+                    "member_id": m.member_id,
+                    "name": m.name,
+                    "home_branch": m.home_branch,
+                    "employer_unit_id": m.employer_unit_id,
+                    "employment": m.employment,
+                    "zone_role": m.zone_role,
+                    "phone": m.phone,
+                },
+                zone_id,
+            )
+
+    def _work(self, permit_id: str) -> Work | None:
+        return self.plan.truth.works.get(permit_id.removeprefix("WP-"))
+
+    def _on_signature_requested(self, e: CloudEvent) -> None:
+        d = e.data
+        permit = d["permit"]
+        permit_id = permit["permit_id"]
+        role = d["role"]
+        z = self.world.zone_of_project(permit["project_id"])
+        if z is None:
+            return
+        work = self._work(permit_id)
+        holders = [p for p in z.people if p.zone_role == role]
+        if not holders:
+            return
+        signer = next((p for p in holders if p.member_id in (d.get("member_ids") or [])), holders[0])
+        delay = self.rng.randint(40, 100) if permit["kind"] == "work_permit" else self.rng.randint(60, 300)
+        when = max(e.time, self.now) + timedelta(minutes=delay)
+        decision = "approve"
+        if work is not None and work.reject_by_supervision:
+            if role != "supervision_engineer":
+                return  # the supervisor's refusal ends it; the others never get to sign
+            decision = "reject"
+        if self.rng.random() < 0.04:
+            # Someone without the role tries first; the system refuses, the right person signs.
+            wrong = next((p for p in z.people if p.zone_role == "member"), None)
+            if wrong is not None:
+                self._sign(permit_id, wrong, role, "approve", when - timedelta(minutes=10), z)
+        self._sign(permit_id, signer, role, decision, when, z)
+
+    def _sign(
+        self, permit_id: str, who: Person, role: str, decision: str, when: datetime, z: PlannedZone
+    ) -> None:
+        data = {
+            "permit_id": permit_id,
+            "member_id": who.member_id,
+            "role": role,
+            "decision": decision,
+            "signed_at": when.isoformat(),
+        }
+        if decision == "reject":
+            data["comment"] = "作业区域与生产流程交叉，需调整方案后重报"
+        self._schedule(when, "permit.sign", data, self.zone_ids.get(z.key))
+
+    def _on_issued(self, e: CloudEvent) -> None:
+        d = e.data
+        permit = d["permit"]
+        permit_id = permit["permit_id"]
+        requested = self.requested_at.get(permit_id) or datetime.fromisoformat(permit["requested_at"])
+        minutes = (e.time - requested).total_seconds() / 60
+        self.say(
+            f"{self._t(e)} permit {permit_id} issued {hm(minutes)} after request ({permit.get('area') or permit['kind']})"
+        )
+        self.day_counts["issued"] += 1
+        work = self._work(permit_id)
+        z = self.world.zone_of_project(permit["project_id"])
+        if z is None or permit_id in self.closing:
+            return
+        if work is None:
+            return  # drawing reviews end when issued
+        if work.close_at is None:
+            return  # left open: it expires
+        self.closing.add(permit_id)
+        closer = z.holders("construction_lead")[0]
+        close_at = max(work.close_at, e.time + timedelta(minutes=30))
+        self._schedule(
+            close_at,
+            "permit.close",
+            {"permit_id": permit_id, "member_id": closer.member_id, "closed_at": close_at.isoformat()},
+            self.zone_ids.get(z.key),
+        )
+        for other in self.plan.truth.works.values():
+            if other.fresh_gas_after_close_of == work.work_id:
+                when = close_at + timedelta(minutes=5)
+                self._schedule(when, "safety.gas-test-recorded", _gas_data(other, when), other.project_id)
+
+    def _on_suspended(self, e: CloudEvent) -> None:
+        permit = e.data["permit"]
+        permit_id = permit["permit_id"]
+        self.say(f"{self._t(e)} permit {permit_id} suspended after an incident in {permit.get('area')}")
+        work = self._work(permit_id)
+        z = self.world.zone_of_project(permit["project_id"])
+        if z is None:
+            return
+        if work is not None and work.needs_gas:
+            when = e.time + timedelta(minutes=30)
+            self._schedule(when, "safety.gas-test-recorded", _gas_data(work, when), work.project_id)
+        resumer = z.holders("host_rep")[0]
+        self._schedule(
+            e.time + timedelta(minutes=35),
+            "permit.resume",
+            {"permit_id": permit_id, "member_id": resumer.member_id},
+            self.zone_ids.get(z.key),
+        )
+
+    def _day_summary(self, day: Any) -> None:
+        c = self.day_counts
+        if c:
+            self.say(
+                f"— {day.isoformat()} ({day.strftime('%a')}): {c['activity.record']} activities, "
+                f"{c['work.planned']} works planned, {c['permit.sign']} signatures, {c['issued']} permits issued, "
+                f"{c['blocked']} blocks, {c['quality.procedure-inspected']} inspections"
+            )
+        self.day_counts = Counter()
+
+
+def _gas_data(w: Work, when: datetime) -> dict[str, Any]:
+    return {
+        "test_id": f"GT-{w.work_id}-{when.strftime('%d%H%M')}",
+        "project_id": w.project_id,
+        "area": w.area,
+        "tested_at": when.isoformat(),
+        "o2_pct": 20.8,
+        "lel_pct": 0.0,
+        "h2s_mg_m3": 0.0,
+        "co_mg_m3": 1.0,
+        "tester": "HSE检测员",
+    }

@@ -1,0 +1,300 @@
+"""The month's report, read back from the services' HTTP APIs only — never from the
+simulator's memory — and checked against the simulator's ground truth.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import httpx
+
+from .plan import Plan
+from .player import REASON_WORDS, Stats, hm
+
+ROLES_WORK = ["host_rep", "construction_lead", "supervision_engineer"]
+HIGH_RISK = {"hot_work", "confined_space", "lifting", "blind_plate"}
+DRAWING_REVIEW_OLD_DAYS = 10  # SPEC §1: drawing review took 10 days on the old route
+
+
+@dataclass
+class Report:
+    data: dict[str, Any] = field(default_factory=dict)
+    mismatches: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.mismatches
+
+
+async def _get(client: httpx.AsyncClient, path: str, **params: Any) -> Any:
+    r = await client.get(path, params=params or None)
+    r.raise_for_status()
+    return r.json()
+
+
+def sequential_days(plan: Plan) -> list[float]:
+    """The old route on the same inputs: each department signs in turn, one working day
+    (Mon–Sat) each, starting the day the work or drawing was submitted."""
+    out: list[float] = []
+    for w in plan.truth.works.values():
+        roles = len(ROLES_WORK) + (1 if HIGH_RISK & set(w.risk_types) else 0)
+        out.append(_working_days_span(w.planned_at.date(), roles))
+    out.extend(float(DRAWING_REVIEW_OLD_DAYS) for _ in plan.truth.drawings)
+    return out
+
+
+def _working_days_span(start: date, working_days: int) -> float:
+    d, left = start, working_days
+    while left > 0:
+        if d.weekday() < 6:
+            left -= 1
+        d += timedelta(days=1)
+    return float((d - start).days)
+
+
+async def build_report(
+    clients: dict[str, httpx.AsyncClient], plan: Plan, zone_ids: dict[str, str], stats: Stats | None
+) -> Report:
+    rep = Report()
+    zr, al, pf, asm = (
+        clients["zone-registry"],
+        clients["activity-log"],
+        clients["permit-fasttrack"],
+        clients["assessment"],
+    )
+    truth = plan.truth
+    period = plan.period
+    mis = rep.mismatches
+
+    # ---------------------------------------------------------------- zones and coverage
+    coverage = await _get(zr, "/coverage")
+    zstats = await _get(zr, "/stats")
+    rep.data["coverage"] = coverage
+    rep.data["zones"] = zstats
+    if coverage["key_projects"] != len(truth.key_projects):
+        mis.append(
+            f"coverage: {coverage['key_projects']} key projects reported, {len(truth.key_projects)} registered"
+        )
+    if coverage["covered"] != len(truth.key_projects) or coverage["uncovered"]:
+        mis.append(
+            f"coverage: {coverage['covered']}/{coverage['key_projects']} covered, uncovered {coverage['uncovered']}; every key project should be"
+        )
+    by_mode = {k: v for k, v in zstats["zones_by_mode"].items() if v}
+    if by_mode != truth.zones_by_mode:
+        mis.append(f"zones by mode: service says {by_mode}, simulator formed {truth.zones_by_mode}")
+    if zstats["members"] != truth.members or zstats["floating_members"] != truth.floating_members:
+        mis.append(
+            f"members: service says {zstats['members']} ({zstats['floating_members']} floating), "
+            f"simulator enrolled {truth.members} ({truth.floating_members} floating)"
+        )
+    unknown = [k for k in truth.unmet_rules if k not in zone_ids]
+    if unknown:
+        mis.append(f"zones never announced by zone-registry: {unknown}")
+
+    # ---------------------------------------------------------------- cadence
+    compliance = await _get(al, "/compliance", period=period)
+    per_rule: dict[str, list[int]] = {}
+    by_zone = {z["zone_id"]: z for z in compliance["zones"]}
+    for zone_key, unmet in truth.unmet_rules.items():
+        zone_id = zone_ids.get(zone_key)
+        if zone_id is None:
+            continue
+        z = by_zone.get(zone_id)
+        if z is None:
+            mis.append(f"compliance: no evaluation of zone {zone_id} for {period}")
+            continue
+        if not z.get("closed", True):
+            mis.append(f"compliance: {period} of zone {zone_id} is not closed")
+        for rule in z["rules"]:
+            per_rule.setdefault(rule["rule"], [0, 0])
+            per_rule[rule["rule"]][0] += 1 if rule["met"] else 0
+            per_rule[rule["rule"]][1] += 1
+            kept = rule["rule"] not in unmet
+            if rule["met"] != kept:
+                mis.append(
+                    f"compliance: zone {zone_id} {rule['rule']} {'met' if rule['met'] else 'not met'} "
+                    f"({rule['actual']}/{rule['required']}), simulator {'kept' if kept else 'missed'} it"
+                )
+    rep.data["compliance"] = {r: {"met": m, "zones": n} for r, (m, n) in sorted(per_rule.items())}
+    astats = await _get(al, "/stats")
+    rep.data["activities"] = astats
+    if (
+        astats["problems_raised"] != truth.problems_raised
+        or astats["problems_resolved"] != truth.problems_resolved
+    ):
+        mis.append(
+            f"problems: service says {astats['problems_raised']} raised / {astats['problems_resolved']} resolved, "
+            f"simulator {truth.problems_raised} / {truth.problems_resolved}"
+        )
+
+    # ---------------------------------------------------------------- permits
+    pstats = await _get(pf, "/stats")
+    rep.data["permits"] = pstats["overall"]
+    seq = sequential_days(plan)
+    rep.data["sequential_signoff_days"] = {
+        "median": statistics.median(seq) if seq else None,
+        "p90": _p90(seq),
+        "assumption": "one working day per department in turn; drawing review 10 days",
+    }
+    for permit_id, expected in sorted(truth.blocked_reasons.items()):
+        r = await pf.get(f"/permits/{permit_id}")
+        if r.status_code == 404:
+            mis.append(f"permit {permit_id}: never requested")
+            continue
+        r.raise_for_status()
+        p = r.json()
+        seen: set[str] = set()
+        statuses: set[str] = set()
+        for h in p.get("history", []):
+            statuses.add(str(h.get("type", "")))
+            detail = h.get("detail") or {}
+            if h.get("type") == "permit.blocked":
+                seen.update(detail.get("reasons") or [])
+        if expected and not expected <= seen:
+            mis.append(
+                f"permit {permit_id}: should have been blocked for {sorted(expected)}, was for {sorted(seen) or 'nothing'}"
+            )
+        if not expected and seen:
+            mis.append(f"permit {permit_id}: should never have been blocked, was for {sorted(seen)}")
+        if permit_id in truth.rejected_permits and p["status"] != "rejected":
+            mis.append(f"permit {permit_id}: rejected on site, service says {p['status']}")
+        if permit_id in truth.suspended_permits and "permit.suspended" not in statuses:
+            mis.append(f"permit {permit_id}: an incident in its area should have suspended it")
+
+    # ---------------------------------------------------------------- assessment
+    ranking = await _get(asm, "/assessments", period=period)
+    rep.data["ranking"] = ranking
+    rank_of = {r["zone_id"]: r["rank"] for r in ranking["ranking"]}
+    perfect = [zone_ids[k] for k in truth.perfect_zones if k in zone_ids]
+    troubled = [zone_ids[k] for k in truth.troubled_zones if k in zone_ids]
+    missing_rank = [z for z in perfect + troubled if z not in rank_of]
+    if missing_rank:
+        mis.append(f"ranking {period}: zones not ranked: {missing_rank}")
+    else:
+        for good in perfect:
+            for bad in troubled:
+                if rank_of[good] > rank_of[bad]:
+                    mis.append(
+                        f"ranking {period}: {bad} (missed something) ranks above {good} (perfect record)"
+                    )
+    figures: dict[str, float] = {}
+    for r in ranking["ranking"]:
+        for name, ind in (r.get("indicators") or {}).items():
+            for k, v in (ind.get("figures") or {}).items():
+                if isinstance(v, int | float) and not isinstance(v, bool):
+                    figures[f"{name}.{k}"] = figures.get(f"{name}.{k}", 0) + v
+    rep.data["figures"] = dict(figures)
+    checks = [
+        ("quality.inspected", truth.inspections, "inspected procedures"),
+        ("quality.excellent", truth.excellent, "excellent procedures"),
+        ("safety.minor", truth.incidents.get("minor", 0), "minor incidents"),
+        ("safety.near_miss", truth.incidents.get("near_miss", 0), "near misses"),
+        ("benefit.cost_saved_cny", truth.cost_saved_cny, "CNY saved"),
+        ("benefit.days_saved", truth.days_saved, "days saved"),
+    ]
+    for key, expected_value, what in checks:
+        if abs(figures.get(key, 0) - expected_value) > 1e-6:
+            mis.append(
+                f"assessment {period}: {what} {figures.get(key, 0)}, simulator produced {expected_value}"
+            )
+    if stats is not None:
+        emitted = sum(v for k, v in stats.seen_by_type.items() if k != "dlq.recorded")
+        slowest = max(stats.catch_up_s.items(), key=lambda kv: kv[1]) if stats.catch_up_s else ("-", 0.0)
+        rep.data["run"] = {
+            "events_published": stats.published,
+            "events_emitted_by_services": emitted,
+            "wall_s": round(stats.wall_s, 1),
+            "events_per_s": round((stats.published + emitted) / stats.wall_s, 1) if stats.wall_s else None,
+            "slowest_service": slowest[0],
+            "slowest_catch_up_s": round(slowest[1], 1),
+            "catch_up_s": {k: round(v, 1) for k, v in stats.catch_up_s.items()},
+            "dead_letters": stats.dlq,
+            "steps": stats.steps,
+        }
+        if stats.dlq:
+            mis.append(f"{stats.dlq} message(s) ended in pbz.dlq: the simulator publishes only valid events")
+    rep.data["period"] = period
+    return rep
+
+
+def _p90(values: list[float]) -> float | None:
+    if not values:
+        return None
+    s = sorted(values)
+    return s[min(len(s) - 1, round(0.9 * (len(s) - 1)))]
+
+
+def render(rep: Report) -> str:
+    d = rep.data
+    cov, z, p = d["coverage"], d["zones"], d["permits"]
+    seq = d["sequential_signoff_days"]
+    lines = [
+        f"══ Party-building collaboration zones — {d['period']} ══",
+        f"Coverage     {cov['covered']}/{cov['key_projects']} key projects in an active zone ({cov['share'] * 100:.0f}%)"
+        + (
+            f"; uncovered: {', '.join(u['project_id'] for u in cov['uncovered'])}" if cov["uncovered"] else ""
+        ),
+        "Zones        "
+        + ", ".join(f"{n} {m}" for m, n in z["zones_by_mode"].items())
+        + f"; {z['units']} units, {z['members']} members, {z['floating_members']} floating members brought back",
+        "Permits      " + ", ".join(f"{n} {s}" for s, n in sorted(p["by_status"].items())),
+        f"Cycle        request→issue median {_minutes(p.get('median_cycle_minutes'))}, p90 {_minutes(p.get('p90_cycle_minutes'))}"
+        f"  vs sequential sign-off median {seq['median']:.0f} d, p90 {seq['p90']:.0f} d",
+        f"SLA          {_pct(p.get('issued_within_sla_share'))} issued within SLA; {p.get('sla_breaches', 0)} breaches ({p.get('open_sla_breaches', 0)} still open)",
+        "Blocked for  "
+        + (
+            ", ".join(
+                f"{REASON_WORDS.get(k, k)} ×{v}"
+                for k, v in sorted(p.get("blocked_reasons", {}).items(), key=lambda kv: -kv[1])
+            )
+            or "nothing"
+        ),
+        "Cadence      " + ", ".join(f"{r} {c['met']}/{c['zones']}" for r, c in d["compliance"].items()),
+    ]
+    a = d["activities"]
+    f = d["figures"]
+    med = a.get("median_hours_to_resolve")
+    lines += [
+        f"Problems     {a['problems_resolved']}/{a['problems_raised']} resolved"
+        + (f", median {med:.1f} h to resolve" if med is not None else ""),
+        f"Safety       {int(f.get('safety.minor', 0))} minor, {int(f.get('safety.major', 0))} major, {int(f.get('safety.fatal', 0))} fatal, "
+        f"{int(f.get('safety.environmental', 0))} environmental, {int(f.get('safety.near_miss', 0))} near misses",
+        f"Quality      {int(f.get('quality.excellent', 0))}/{int(f.get('quality.inspected', 0))} procedures excellent"
+        f" ({_pct(f.get('quality.excellent', 0) / f['quality.inspected'] if f.get('quality.inspected') else None)})",
+        f"Benefit      CNY {f.get('benefit.cost_saved_cny', 0):,.0f} and {f.get('benefit.days_saved', 0):.0f} days saved",
+    ]
+    ranking = d["ranking"]["ranking"]
+    if ranking:
+        top = ", ".join(f"#{r['rank']} {r['zone_id']} {r['score']:.1f} {r['grade']}" for r in ranking[:3])
+        bottom = ", ".join(f"#{r['rank']} {r['zone_id']} {r['score']:.1f} {r['grade']}" for r in ranking[-3:])
+        lines += [f"Top          {top}", f"Bottom       {bottom}"]
+    if "run" in d:
+        r = d["run"]
+        lines.append(
+            f"Run          {r['events_published']} events published, {r['events_emitted_by_services']} emitted by the services, "
+            f"{r['wall_s']} s wall, {r['events_per_s']} events/s end to end; slowest service {r['slowest_service']} "
+            f"({r['slowest_catch_up_s']} s catching up)"
+        )
+    lines.append(
+        "Check        "
+        + (
+            "all answers match the simulator's ground truth"
+            if rep.ok
+            else f"{len(rep.mismatches)} MISMATCH(ES):"
+        )
+    )
+    lines += [f"  ✗ {m}" for m in rep.mismatches[:25]]
+    if len(rep.mismatches) > 25:
+        lines.append(f"  … and {len(rep.mismatches) - 25} more")
+    return "\n".join(lines)
+
+
+def _minutes(v: float | None) -> str:
+    return "-" if v is None else hm(v)
+
+
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{v * 100:.0f}%"
