@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import logging
 import time as _time
 from collections.abc import Awaitable, Callable
@@ -80,7 +81,9 @@ CLOCK = "clock"
 P = TypeVar("P", bound=Payload)
 Handler = Callable[["HandlerContext", Any], Awaitable[None]]
 TickHook = Callable[["HandlerContext", datetime, datetime], Awaitable[None]]
-Publish = Callable[[str, bytes, bytes | None], Awaitable[None]]
+# Sends one record and returns its delivery confirmation (awaited once a batch is sent,
+# so several events of one message go out in order without a round trip each).
+Publish = Callable[[str, bytes, bytes | None], Awaitable[Awaitable[Any]]]
 
 
 class TransientError(Exception):
@@ -226,7 +229,12 @@ class Pipeline:
         self.handlers = handlers
         self.db = db
         self.clock = clock
-        self._publish_raw = publish
+        self._send = publish
+        # Offsets whose effects are stored, waiting to be committed by the committer task.
+        self._pending: dict[TopicPartition, int] = {}
+        self._consumer: AIOKafkaConsumer | None = None
+        self._commit_wakeup = asyncio.Event()
+        self._committer: asyncio.Task[None] | None = None
         self.retry_initial_s = retry_initial_s
         self.retry_max_s = retry_max_s
         self.waiting_on: str | None = None  # set while a transient failure is being waited out
@@ -247,7 +255,36 @@ class Pipeline:
         if self.before_commit is not None:
             await self.before_commit(record)
         if consumer is not None:
-            await self._retrying(lambda: self._commit(consumer, record))
+            # Only now may this offset be committed. A committer task sends the newest
+            # stored offset per partition: one commit per message when idle, coalesced
+            # under load, and never past a message whose effect is not stored.
+            self._pending[TopicPartition(record.topic, record.partition)] = record.offset + 1
+            self._consumer = consumer
+            self._commit_wakeup.set()
+            if self._committer is None or self._committer.done():
+                self._committer = asyncio.create_task(self._commit_loop(), name=f"{self.service}-committer")
+
+    async def _commit_loop(self) -> None:
+        while True:
+            await self._commit_wakeup.wait()
+            self._commit_wakeup.clear()
+            await self.flush_commits()
+
+    async def flush_commits(self) -> None:
+        """Commit every stored-but-uncommitted offset now."""
+        if not self._pending or self._consumer is None:
+            return
+        batch, self._pending = self._pending, {}
+        consumer = self._consumer
+        await self._retrying(lambda: self._commit(consumer, batch))
+
+    async def stop(self) -> None:
+        if self._committer is not None:
+            self._committer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._committer
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.flush_commits(), 5)
 
     async def run_event(self, event: CloudEvent, data: Payload) -> None:
         """Process an event that did not come from Kafka (the wall-clock scheduler's ticks)."""
@@ -385,23 +422,31 @@ class Pipeline:
             await self.db[collection].bulk_write(ops, ordered=True)
 
     async def _publish_events(self, events: list[dict[str, Any]]) -> None:
+        confirmations = []
         for e in events:
             value = e["value"]
-            await self._publish_raw(
-                e["topic"],
-                CloudEvent.model_validate(value).to_json(),
-                e["key"].encode() if e.get("key") else None,
+            confirmations.append(
+                await self._send(
+                    e["topic"],
+                    CloudEvent.model_validate(value).to_json(),
+                    e["key"].encode() if e.get("key") else None,
+                )
             )
-            EVENTS_EMITTED.labels(self.service, value["type"]).inc()
+        for confirmation, e in zip(confirmations, events, strict=True):
+            await confirmation
+            EVENTS_EMITTED.labels(self.service, e["value"]["type"]).inc()
 
-    async def _commit(self, consumer: AIOKafkaConsumer, record: ConsumerRecord[Any, Any]) -> None:
-        tp = TopicPartition(record.topic, record.partition)
+    async def publish(self, topic: str, value: bytes, key: bytes | None) -> None:
+        """Publish one record and wait for the broker's acknowledgement."""
+        await (await self._send(topic, value, key))
+
+    async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
         try:
-            await consumer.commit({tp: record.offset + 1})
+            await consumer.commit(offsets)
         except (CommitFailedError, IllegalStateError) as e:
-            # The partition moved to another consumer (rebalance). It will be redelivered
-            # there, and the processed record makes that a no-op.
-            log.warning("offset %s of %s-%s not committed: %s", record.offset, tp.topic, tp.partition, e)
+            # The partitions moved to another consumer (rebalance). Their messages will be
+            # redelivered there, and the processed records make that a no-op.
+            log.warning("offsets %s not committed: %s", offsets, e)
 
     async def dead_letter(self, record: ConsumerRecord[Any, Any], kind: str, reason: str) -> None:
         key = record.key.decode("utf-8", "replace") if isinstance(record.key, bytes) else record.key
@@ -422,7 +467,7 @@ class Pipeline:
             subject=record.topic,
             data=letter.model_dump(mode="json"),
         )
-        await self._publish_raw(
+        await self.publish(
             Topic.DLQ.value, event.to_json(), record.key if isinstance(record.key, bytes) else None
         )
         EVENTS_DLQ.labels(self.service, record.topic, kind).inc()
@@ -461,8 +506,11 @@ class Pipeline:
 
 
 def kafka_publisher(broker: KafkaBroker) -> Publish:
-    async def publish(topic: str, value: bytes, key: bytes | None) -> None:
-        await broker.publish(value, topic=topic, key=key, headers={"content-type": CONTENT_TYPE})
+    async def publish(topic: str, value: bytes, key: bytes | None) -> Awaitable[Any]:
+        future: Awaitable[Any] = await broker.publish(
+            value, topic=topic, key=key, headers={"content-type": CONTENT_TYPE}, no_confirm=True
+        )
+        return future
 
     return publish
 

@@ -124,6 +124,7 @@ class Runtime:
             self._scheduler.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._scheduler
+        await self.pipeline.stop()  # commits what is stored before the consumer goes
         await self.broker.stop()
         self.mongo.close()
         log.info("%s stopped", self.name)
@@ -157,7 +158,7 @@ class Runtime:
                 mode="json", exclude_none=True
             ),
         )
-        await self.pipeline._publish_raw(spec.topic.value, event.to_json(), key.encode() if key else None)
+        await self.pipeline.publish(spec.topic.value, event.to_json(), key.encode() if key else None)
         return event
 
     async def readiness(self) -> dict[str, Any]:
