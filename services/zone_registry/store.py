@@ -1,0 +1,75 @@
+"""The zone-registry's own collections, their indexes, and the reads its handlers and API need."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from motor.motor_asyncio import AsyncIOMotorDatabase
+
+from shared.events.catalog import ZoneMode, ZoneStatus
+from shared.mongo import Index
+
+ZONES = "zones"
+PROJECTS = "projects"
+
+INDEXES = [
+    Index(ZONES, [("status", 1), ("mode", 1)]),
+    Index(ZONES, [("host_unit_id", 1), ("region", 1)]),
+    Index(ZONES, [("project_ids", 1)]),
+    Index(ZONES, [("name", 1)]),
+    Index(PROJECTS, [("key_project", 1)]),
+]
+
+
+async def zone(db: AsyncIOMotorDatabase[Any], zone_id: str) -> dict[str, Any] | None:
+    doc: dict[str, Any] | None = await db[ZONES].find_one({"_id": zone_id})
+    return doc
+
+
+async def name_taken(db: AsyncIOMotorDatabase[Any], name: str) -> bool:
+    return await db[ZONES].count_documents({"name": name, "status": {"$ne": ZoneStatus.CLOSED}}, limit=1) > 0
+
+
+async def zones_covering(db: AsyncIOMotorDatabase[Any], project_id: str) -> list[dict[str, Any]]:
+    docs: list[dict[str, Any]] = (
+        await db[ZONES]
+        .find({"project_ids": project_id, "status": {"$ne": ZoneStatus.CLOSED}})
+        .sort("_id", 1)
+        .to_list(None)
+    )
+    return docs
+
+
+async def open_alliances(
+    db: AsyncIOMotorDatabase[Any], host_unit_id: str | None, region: str
+) -> list[dict[str, Any]]:
+    """Regional alliances of a host unit and region that are not closed, active first."""
+    docs: list[dict[str, Any]] = (
+        await db[ZONES]
+        .find(
+            {
+                "mode": ZoneMode.REGIONAL_ALLIANCE,
+                "host_unit_id": host_unit_id,
+                "region": region,
+                "status": {"$ne": ZoneStatus.CLOSED},
+            }
+        )
+        .to_list(None)
+    )
+    return sorted(docs, key=lambda z: (z["status"] != ZoneStatus.ACTIVE, z["_id"]))
+
+
+async def alliances_ever(db: AsyncIOMotorDatabase[Any], host_unit_id: str | None, region: str) -> int:
+    return await db[ZONES].count_documents(
+        {"mode": ZoneMode.REGIONAL_ALLIANCE, "host_unit_id": host_unit_id, "region": region}
+    )
+
+
+async def all_zones(db: AsyncIOMotorDatabase[Any], query: dict[str, Any]) -> list[dict[str, Any]]:
+    docs: list[dict[str, Any]] = await db[ZONES].find(query).sort("_id", 1).to_list(None)
+    return docs
+
+
+async def all_projects(db: AsyncIOMotorDatabase[Any]) -> list[dict[str, Any]]:
+    docs: list[dict[str, Any]] = await db[PROJECTS].find({}).sort("_id", 1).to_list(None)
+    return docs
