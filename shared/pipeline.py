@@ -40,7 +40,13 @@ from aiokafka import TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from pydantic import BaseModel, ValidationError
 from pymongo import DeleteOne, ReplaceOne
-from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
+from pymongo.errors import (
+    ConnectionFailure,
+    DuplicateKeyError,
+    ExecutionTimeout,
+    PyMongoError,
+    WTimeoutError,
+)
 
 from .clock import Clock
 from .events import (
@@ -94,11 +100,11 @@ def is_transient(exc: BaseException) -> bool:
     """Failures that are the infrastructure's, not the message's: retry, never DLQ."""
     if isinstance(exc, TransientError | asyncio.TimeoutError | TimeoutError | ConnectionError):
         return True
-    if isinstance(exc, DuplicateKeyError | BulkWriteError):
-        return False
-    if isinstance(exc, PyMongoError):
+    if isinstance(exc, ConnectionFailure | ExecutionTimeout | WTimeoutError):
         # AutoReconnect, ServerSelectionTimeoutError, NetworkTimeout, NotPrimary...
         return True
+    if isinstance(exc, PyMongoError):
+        return False  # the server refused the operation itself: retrying would not help
     if isinstance(exc, KafkaError):
         return True
     return isinstance(exc, OSError)
@@ -119,8 +125,10 @@ class HandlerContext:
         clock: Clock,
         db: AsyncIOMotorDatabase[Any],
         now: datetime | None = None,
+        settings: Any = None,
     ) -> None:
         self.service = service
+        self.settings = settings  # the service's Settings (limits, grace periods...)
         self.event = event
         self.clock = clock
         self.db = db
@@ -224,8 +232,10 @@ class Pipeline:
         publish: Publish,
         retry_initial_s: float = 0.2,
         retry_max_s: float = 10.0,
+        settings: Any = None,
     ) -> None:
         self.service = service
+        self.settings = settings
         self.handlers = handlers
         self.db = db
         self.clock = clock
@@ -370,7 +380,14 @@ class Pipeline:
         processed = self.db[PROCESSED]
         done = await processed.find_one({"_id": event.id})
         if done is None:
-            ctx = HandlerContext(service=self.service, event=event, clock=self.clock, db=self.db, now=now)
+            ctx = HandlerContext(
+                service=self.service,
+                event=event,
+                clock=self.clock,
+                db=self.db,
+                now=now,
+                settings=self.settings,
+            )
             try:
                 await handler(ctx, data)
             except Exception as e:

@@ -75,6 +75,7 @@ class Runtime:
             publish=kafka_publisher(self.broker),
             retry_initial_s=settings.retry_initial_s,
             retry_max_s=settings.retry_max_s,
+            settings=settings,
         )
         self._scheduler: asyncio.Task[None] | None = None
         self.started = False

@@ -1,0 +1,150 @@
+"""Activity-log handlers: zone copies with their active windows, activities, problems,
+and the cadence check when the clock closes a month."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from shared import zone_copy
+from shared.events.catalog import ActivityRecord
+from shared.periods import month_of, periods_closed_between
+from shared.pipeline import HandlerContext, Handlers
+
+from . import domain, store
+
+handlers = Handlers()
+
+
+async def on_zone_changed(ctx: HandlerContext, previous: dict[str, Any] | None, zone: dict[str, Any]) -> None:
+    """Keep when each zone was active: the cadence is judged on those days only."""
+    windows = domain.windows_from_doc((previous or {}).get("windows", []))
+    was_active = previous is not None and previous.get("status") == "active"
+    if zone["status"] == "active" and not was_active:
+        windows = domain.open_window(windows, ctx.event.time)
+    elif zone["status"] != "active" and was_active:
+        windows = domain.close_window(windows, ctx.event.time)
+    ctx.put(zone_copy.ZONES, {**zone, "windows": domain.windows_to_doc(windows)})
+
+
+zone_copy.register(handlers, on_change=on_zone_changed)
+
+
+@handlers.on("activity.record")
+async def on_record(ctx: HandlerContext, data: ActivityRecord) -> None:
+    if await ctx.get(store.ACTIVITIES, data.activity_id) is not None:
+        return  # the same activity twice: one record, one event
+    zone = await ctx.get(zone_copy.ZONES, data.zone_id)
+    mentioned = await store.problems(ctx.db, data.problems_resolved)
+    reasons = domain.refusal_reasons(
+        zone=zone,
+        kind=data.kind,
+        slot=data.slot,
+        started_at=data.started_at,
+        ended_at=data.ended_at,
+        organizer=data.organizer_member_id,
+        attendees=data.attendee_member_ids,
+        resolved=data.problems_resolved,
+        known_problems={p for p, doc in mentioned.items() if doc["zone_id"] == data.zone_id},
+        now=ctx.moment,
+    )
+    if reasons:
+        ctx.put(
+            store.REJECTIONS,
+            {
+                "_id": ctx.event.id,
+                "activity_id": data.activity_id,
+                "zone_id": data.zone_id,
+                "reasons": reasons,
+                "at": ctx.moment,
+            },
+        )
+        ctx.emit(
+            "activity.rejected",
+            {"activity_id": data.activity_id, "zone_id": data.zone_id, "reasons": reasons},
+            key=data.zone_id,
+        )
+        return
+    local = data.started_at.astimezone(ctx.tz)
+    ctx.put(
+        store.ACTIVITIES,
+        {
+            "_id": data.activity_id,
+            **data.model_dump(exclude={"activity_id"}),
+            "local_date": local.date().isoformat(),
+            "period": month_of(local),
+        },
+    )
+    ctx.emit("activity.recorded", data, key=data.zone_id)
+    for p in data.problems_raised:
+        if await ctx.get(store.PROBLEMS, p.problem_id) is not None:
+            continue
+        problem = {
+            "_id": p.problem_id,
+            "zone_id": data.zone_id,
+            "title": p.title,
+            "raised_at": data.started_at,
+            "resolved_at": None,
+            "raised_in": data.activity_id,
+        }
+        ctx.put(store.PROBLEMS, problem)
+        ctx.emit(
+            "problem.raised",
+            {
+                "problem_id": p.problem_id,
+                "zone_id": data.zone_id,
+                "title": p.title,
+                "raised_at": data.started_at,
+            },
+            key=data.zone_id,
+        )
+    for problem_id in data.problems_resolved:
+        problem = mentioned[problem_id]
+        if problem.get("resolved_at") is not None:
+            continue  # resolved before: nothing new
+        ctx.put(store.PROBLEMS, {**problem, "resolved_at": data.started_at, "resolved_in": data.activity_id})
+        ctx.emit(
+            "problem.resolved",
+            {
+                "problem_id": problem_id,
+                "zone_id": data.zone_id,
+                "title": problem["title"],
+                "raised_at": problem["raised_at"],
+                "resolved_at": data.started_at,
+            },
+            key=data.zone_id,
+        )
+
+
+@handlers.on_tick
+async def on_tick(ctx: HandlerContext, previous: Any, now: Any) -> None:
+    """When the clock passes a month's end + grace, evaluate every zone active in it, once."""
+    grace = timedelta(hours=ctx.settings.cadence_grace_hours if ctx.settings else 24)
+    req = ctx.settings.requirements() if ctx.settings else domain.Requirements()
+    for period in periods_closed_between(previous, now, ctx.tz, grace):
+        for zone in await store.zones(ctx.db):
+            eid = store.evaluation_id(zone["_id"], period)
+            if await ctx.get(store.EVALUATIONS, eid) is not None:
+                continue
+            windows = domain.windows_from_doc(zone.get("windows", []))
+            results = domain.evaluate(
+                period, windows, await store.activities_of(ctx.db, zone["_id"], period), ctx.tz, req
+            )
+            if not results:
+                continue
+            ctx.put(
+                store.EVALUATIONS,
+                {
+                    "_id": eid,
+                    "zone_id": zone["_id"],
+                    "period": period,
+                    "rules": [r.as_dict() for r in results],
+                    "at": now,
+                },
+            )
+            for r in results:
+                ctx.emit(
+                    "activity.compliance-evaluated",
+                    {"zone_id": zone["_id"], "period": period, **r.as_dict()},
+                    key=zone["_id"],
+                )
