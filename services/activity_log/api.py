@@ -109,7 +109,7 @@ async def _zone_compliance(runtime: Any, zone: dict[str, Any], period: str) -> Z
         runtime.clock.tz,
         req,
         until=today,
-    )  # type: ignore[arg-type]
+    )
     if not results:
         return None
     return ZoneCompliance(

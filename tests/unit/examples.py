@@ -191,8 +191,17 @@ VALID: dict[str, dict[str, Any]] = {
     "zone.member-joined": {"zone": ZONE},
     "zone.member-left": {"zone": ZONE},
     "zone.closed": {"zone": {**ZONE, "status": "closed"}},
-    "zone.coverage-gap": {"zone": {**ZONE, "status": "proposed"}, "project_id": "P-NAN1-1", "missing_roles": ["supervision"]},
-    "zone.command-rejected": {"command_id": "c-1", "command_type": "zone.close", "zone_id": "Z-404", "reasons": ["unknown_zone"]},
+    "zone.coverage-gap": {
+        "zone": {**ZONE, "status": "proposed"},
+        "project_id": "P-NAN1-1",
+        "missing_roles": ["supervision"],
+    },
+    "zone.command-rejected": {
+        "command_id": "c-1",
+        "command_type": "zone.close",
+        "zone_id": "Z-404",
+        "reasons": ["unknown_zone"],
+    },
     "activity.recorded": {
         "activity_id": "A-1",
         "zone_id": "Z-1",
@@ -206,7 +215,12 @@ VALID: dict[str, dict[str, Any]] = {
     },
     "activity.rejected": {"activity_id": "A-2", "zone_id": "Z-1", "reasons": ["ends_before_start"]},
     "problem.raised": {"problem_id": "PR-1", "zone_id": "Z-1", "raised_at": T},
-    "problem.resolved": {"problem_id": "PR-1", "zone_id": "Z-1", "raised_at": T, "resolved_at": "2026-03-03T10:00:00+08:00"},
+    "problem.resolved": {
+        "problem_id": "PR-1",
+        "zone_id": "Z-1",
+        "raised_at": T,
+        "resolved_at": "2026-03-03T10:00:00+08:00",
+    },
     "activity.compliance-evaluated": {
         "zone_id": "Z-1",
         "period": "2026-03",
@@ -231,7 +245,11 @@ VALID: dict[str, dict[str, Any]] = {
     "permit.expired": {"permit": {**PERMIT, "status": "expired"}},
     "permit.closed": {"permit": {**PERMIT, "status": "closed"}},
     "permit.cancelled": {"permit": {**PERMIT, "status": "cancelled"}},
-    "permit.sla-breached": {"permit": PERMIT, "deadline": "2026-03-02T11:40:00+08:00", "waiting_on_roles": ["management_safety"]},
+    "permit.sla-breached": {
+        "permit": PERMIT,
+        "deadline": "2026-03-02T11:40:00+08:00",
+        "waiting_on_roles": ["management_safety"],
+    },
     "permit.command-rejected": {
         "command_id": "c-2",
         "command_type": "permit.sign",
@@ -279,13 +297,25 @@ def _without(d: dict[str, Any], key: str) -> dict[str, Any]:
 INVALID: list[tuple[str, dict[str, Any], str]] = [
     ("project.registered", {**VALID["project.registered"], "scale": "huge"}, "scale"),
     ("project.registered", _without(VALID["project.registered"], "units"), "units"),
-    ("project.milestone-reached", {**VALID["project.milestone-reached"], "actual_date": "yesterday"}, "actual_date"),
-    ("project.completed", {**VALID["project.completed"], "completed_at": "2026-03-02T07:40:00"}, "completed_at"),
+    (
+        "project.milestone-reached",
+        {**VALID["project.milestone-reached"], "actual_date": "yesterday"},
+        "actual_date",
+    ),
+    (
+        "project.completed",
+        {**VALID["project.completed"], "completed_at": "2026-03-02T07:40:00"},
+        "completed_at",
+    ),
     ("work.planned", {**VALID["work.planned"], "risk_types": ["juggling"]}, "risk_types"),
     ("drawing.submitted", _without(VALID["drawing.submitted"], "project_id"), "project_id"),
     ("improvement.recorded", {**VALID["improvement.recorded"], "cost_saved_cny": -5}, "cost_saved_cny"),
     ("safety.gas-test-recorded", {**VALID["safety.gas-test-recorded"], "o2_pct": "plenty"}, "o2_pct"),
-    ("safety.incident-reported", {**VALID["safety.incident-reported"], "severity": "catastrophic"}, "severity"),
+    (
+        "safety.incident-reported",
+        {**VALID["safety.incident-reported"], "severity": "catastrophic"},
+        "severity",
+    ),
     ("quality.procedure-inspected", {**VALID["quality.procedure-inspected"], "result": "superb"}, "result"),
     ("zone.establish", _without(VALID["zone.establish"], "name"), "name"),
     ("zone.add-unit", _without(VALID["zone.add-unit"], "zone_id"), "zone_id"),
@@ -310,7 +340,11 @@ INVALID: list[tuple[str, dict[str, Any], str]] = [
     ("activity.rejected", _without(VALID["activity.rejected"], "reasons"), "reasons"),
     ("problem.raised", _without(VALID["problem.raised"], "raised_at"), "raised_at"),
     ("problem.resolved", {**VALID["problem.resolved"], "resolved_at": "later"}, "resolved_at"),
-    ("activity.compliance-evaluated", {**VALID["activity.compliance-evaluated"], "period": "2026-13"}, "period"),
+    (
+        "activity.compliance-evaluated",
+        {**VALID["activity.compliance-evaluated"], "period": "2026-13"},
+        "period",
+    ),
     ("permit.requested", {"permit": _without(PERMIT, "kind")}, "permit.kind"),
     ("permit.signature-requested", {"permit": PERMIT, "role": "host_rep"}, "member_ids"),
     ("permit.signed", {"permit": {**PERMIT, "signatures": [{"role": "host_rep"}]}}, "signatures"),
@@ -326,7 +360,15 @@ INVALID: list[tuple[str, dict[str, Any], str]] = [
     ("permit.sla-breached", {"permit": PERMIT, "waiting_on_roles": []}, "deadline"),
     ("permit.command-rejected", _without(VALID["permit.command-rejected"], "permit_id"), "permit_id"),
     ("assessment.computed", {**VALID["assessment.computed"], "grade": "A+"}, "grade"),
-    ("assessment.ranking-published", {**VALID["assessment.ranking-published"], "ranking": [{"zone_id": "Z-1", "score": 1, "rank": 0}]}, "rank"),
-    ("assessment.command-rejected", _without(VALID["assessment.command-rejected"], "command_id"), "command_id"),
+    (
+        "assessment.ranking-published",
+        {**VALID["assessment.ranking-published"], "ranking": [{"zone_id": "Z-1", "score": 1, "rank": 0}]},
+        "rank",
+    ),
+    (
+        "assessment.command-rejected",
+        _without(VALID["assessment.command-rejected"], "command_id"),
+        "command_id",
+    ),
     ("dlq.recorded", _without(VALID["dlq.recorded"], "original"), "original"),
 ]

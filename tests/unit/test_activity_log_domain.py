@@ -73,7 +73,7 @@ def test_morning_without_evening_does_not_count_twice() -> None:
 
 def test_sundays_are_not_workdays() -> None:
     assert date(2026, 4, 5).weekday() == 6
-    acts = full_month() + [act("daily_checkin", 5, "morning")]
+    acts = [*full_month(), act("daily_checkin", 5, "morning")]
     assert by_rule(domain.evaluate(APRIL, [(t(1, 0), None)], acts, TZ))["daily_checkin"] == (52, 52, True)
 
 

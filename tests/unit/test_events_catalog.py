@@ -81,11 +81,13 @@ def test_every_event_reads_cleanly_with_the_official_cloudevents_sdk(event_type:
         time=TIME,
         correlationid="corr-1",
         causationid="cause-1",
-        data=parse_data(make_event(type=event_type, source="t", time=TIME, data=VALID[event_type])).model_dump(
-            mode="json", exclude_none=True
-        ),
+        data=parse_data(
+            make_event(type=event_type, source="t", time=TIME, data=VALID[event_type])
+        ).model_dump(mode="json", exclude_none=True),
     )
-    message = ce_kafka.KafkaMessage(headers={"content-type": CONTENT_TYPE.encode()}, key=b"Z-1", value=event.to_json())
+    message = ce_kafka.KafkaMessage(
+        headers={"content-type": CONTENT_TYPE.encode()}, key=b"Z-1", value=event.to_json()
+    )
     read = ce_kafka.from_kafka_event(message)
     attrs = read.get_attributes()
     assert attrs["specversion"] == "1.0"
@@ -115,14 +117,24 @@ def test_invalid_example_gets_a_readable_reason(event_type: str, data: dict, wor
         (b"", "empty", "no value"),
         (b"\x00\xffgarbage", "not_json", "not JSON"),
         (b"[1, 2]", "bad_envelope", "list"),
-        (orjson.dumps({"specversion": "1.0", "type": "x", "source": "s", "time": "2026-03-02T07:40:00+08:00"}), "bad_envelope", "id"),
         (
-            orjson.dumps({"specversion": "1.0", "id": "1", "type": "x", "source": "s", "time": "2026-03-02T07:40:00"}),
+            orjson.dumps(
+                {"specversion": "1.0", "type": "x", "source": "s", "time": "2026-03-02T07:40:00+08:00"}
+            ),
+            "bad_envelope",
+            "id",
+        ),
+        (
+            orjson.dumps(
+                {"specversion": "1.0", "id": "1", "type": "x", "source": "s", "time": "2026-03-02T07:40:00"}
+            ),
             "bad_envelope",
             "time",
         ),
         (
-            orjson.dumps({"specversion": "0.3", "id": "1", "type": "x", "source": "s", "time": "2026-03-02T07:40:00Z"}),
+            orjson.dumps(
+                {"specversion": "0.3", "id": "1", "type": "x", "source": "s", "time": "2026-03-02T07:40:00Z"}
+            ),
             "bad_envelope",
             "specversion",
         ),
@@ -149,4 +161,7 @@ def test_unknown_type_and_wrong_topic_are_named() -> None:
 def test_derived_ids_are_stable_and_distinct() -> None:
     a = derived_event_id("zone-registry", "cause", 0)
     assert a == derived_event_id("zone-registry", "cause", 0)
-    assert len({a, derived_event_id("zone-registry", "cause", 1), derived_event_id("activity-log", "cause", 0)}) == 3
+    assert (
+        len({a, derived_event_id("zone-registry", "cause", 1), derived_event_id("activity-log", "cause", 0)})
+        == 3
+    )
