@@ -1,0 +1,5 @@
+from shared.service import main
+
+from .app import definition
+
+main(definition)
