@@ -217,7 +217,7 @@ def build_plan(world: World, start: date, days: int, seed: int) -> Plan:
             keep = [m for m in everyone if rng.random() < 0.75]
             return sorted(set(keep) | {z.holders("secretary")[0].member_id})
 
-        open_problems: list[str] = []
+        open_problems: list[tuple[datetime, str]] = []  # (raised at, problem id)
 
         def activity(
             d: date,
@@ -231,7 +231,7 @@ def build_plan(world: World, start: date, days: int, seed: int) -> Plan:
             resolve: bool = False,
             z: PlannedZone = z,
             zk: str = zk,
-            open_problems: list[str] = open_problems,
+            open_problems: list[tuple[datetime, str]] = open_problems,
             organizer: str = secretary.member_id,
         ) -> None:
             nonlocal problem_n
@@ -239,11 +239,16 @@ def build_plan(world: World, start: date, days: int, seed: int) -> Plan:
             for _ in range(raise_n):
                 problem_n += 1
                 raised.append({"problem_id": f"PR{problem_n:05d}", "title": rng.choice(PROBLEMS)})
-            resolved = []
-            if resolve and open_problems:
-                resolved = open_problems[: rng.randint(1, len(open_problems))]
-                del open_problems[: len(resolved)]
-            open_problems.extend(p["problem_id"] for p in raised)
+            resolved: list[str] = []
+            start = at(d, h, m)
+            # Only problems raised before this activity can be resolved at it.
+            earlier = [p for p in open_problems if p[0] < start]
+            if resolve and earlier:
+                done = earlier[: rng.randint(1, len(earlier))]
+                resolved = [pid for _, pid in done]
+                for p in done:
+                    open_problems.remove(p)
+            open_problems.extend((start, p["problem_id"]) for p in raised)
             truth.problems_raised += len(raised)
             truth.problems_resolved += len(resolved)
             truth.activities += 1

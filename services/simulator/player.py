@@ -108,10 +108,16 @@ class Player:
             bootstrap_servers=self.bootstrap, enable_idempotence=True, linger_ms=5
         )
         self.admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
-        self.reader = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
+        # Reads what the services say; short fetch waits, since every step waits on it.
+        self.reader = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap, enable_auto_commit=False, fetch_max_wait_ms=10
+        )
+        # Asks only for end offsets: a consumer busy fetching would queue these behind its long polls.
+        self.offsets = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
         await self.producer.start()
         await self.admin.start()
         await self.reader.start()
+        await self.offsets.start()
         cluster = await self.reader._client.fetch_all_metadata()
         self.watched = [
             TopicPartition(t.value, p)
@@ -129,6 +135,7 @@ class Player:
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
+        await self.offsets.stop()
         await self.reader.stop()
         await self.admin.close()
         await self.producer.stop()
@@ -228,7 +235,7 @@ class Player:
         # End offsets are read after the commits: anything a service published before
         # committing its input shows up as another service's lag.
         tps = [tp for t in {t for ts in self.groups.values() for t in ts} for tp in self.group_tps[t]]
-        ends = await self.reader.end_offsets(tps)
+        ends = await self.offsets.end_offsets(tps)
         lag: dict[str, int] = {}
         for group, topics in self.groups.items():
             total = 0
@@ -258,9 +265,9 @@ class Player:
         await self._read_answers()
 
     async def _read_answers(self) -> None:
-        ends = await self.reader.end_offsets(self.watched)
+        ends = await self.offsets.end_offsets(self.watched)
         while [tp for tp, off in ends.items() if await self.reader.position(tp) < off]:
-            batch = await self.reader.getmany(timeout_ms=50)
+            batch = await self.reader.getmany(timeout_ms=20)
             for records in batch.values():
                 for r in records:
                     try:
