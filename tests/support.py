@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import socket
 import time
 import uuid
@@ -262,10 +263,22 @@ async def eventually(check: Callable[[], Any], timeout: float = 20.0, what: str 
     last: Any = None
     while True:
         last = check()
-        if asyncio.iscoroutine(last):
+        if inspect.isawaitable(last):
             last = await last
         if last:
             return last
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
         await asyncio.sleep(0.05)
+
+
+async def stored(runtime: Runtime, collection: str, _id: str, timeout: float = 20.0) -> dict[str, Any]:
+    """Wait until a service has stored a document (e.g. its copy of a zone).
+
+    Different topics are consumed in no particular order: a test that publishes a zone
+    snapshot and then a command for that zone waits for the copy first, as a real
+    client would wait for the zone to be announced."""
+    doc = await eventually(
+        lambda: runtime.db[collection].find_one({"_id": _id}), timeout=timeout, what=f"{_id} in {collection}"
+    )
+    return dict(doc)

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from services.activity_log.app import definition
 from shared.events import CloudEvent, Topic
-from tests.support import Bus, running, serving
+from tests.support import Bus, running, serving, stored
 
 TZ = ZoneInfo("Asia/Shanghai")
 MEMBERS = [
@@ -81,7 +81,7 @@ async def test_a_month_closed_by_ticks_is_evaluated_exactly_once() -> None:
     april = [date(2026, 4, d) for d in range(1, 31)]
     async with Bus() as bus:
         out = await bus.watch(Topic.ACTIVITY_EVENTS.value)
-        async with serving(definition, suffix=suffix, drop=False) as (_, http):
+        async with serving(definition, suffix=suffix, drop=False) as (rt, http):
             await tick(bus, "2026-03-31T23:00:00+08:00")
             await bus.publish(
                 "zone.established",
@@ -89,6 +89,7 @@ async def test_a_month_closed_by_ticks_is_evaluated_exactly_once() -> None:
                 key=zone_id,
                 time=datetime(2026, 4, 1, tzinfo=TZ),
             )
+            await stored(rt, "zones", zone_id)
             acts = []
             for d in april:
                 if d.weekday() < 6:
@@ -167,7 +168,7 @@ async def test_each_refusal_reason_reaches_activity_rejected() -> None:
     zone_id = f"Z-{uuid.uuid4().hex[:6]}"
     proposed = f"Z-{uuid.uuid4().hex[:6]}"
     day = date(2026, 4, 2)
-    async with Bus() as bus, running(definition):
+    async with Bus() as bus, running(definition) as rt:
         out = await bus.watch(Topic.ACTIVITY_EVENTS.value)
         await tick(bus, "2026-04-02T06:00:00+08:00")
         await bus.publish(
@@ -179,6 +180,8 @@ async def test_each_refusal_reason_reaches_activity_rejected() -> None:
             key=proposed,
             time=datetime(2026, 4, 1, tzinfo=TZ),
         )
+        await stored(rt, "zones", zone_id)
+        await stored(rt, "zones", proposed)
         await tick(bus, "2026-04-02T08:00:00+08:00")
         cases = {
             "unknown_zone": activity("Z-404", "weekly_meeting", day, 9),

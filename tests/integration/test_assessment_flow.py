@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from services.assessment.app import definition
 from shared.events import CloudEvent, Topic
-from tests.support import Bus, serving
+from tests.support import Bus, serving, stored
 
 TZ = ZoneInfo("Asia/Shanghai")
 RULES = ("theme_party_day", "joint_meeting", "monthly_analysis", "weekly_meeting", "daily_checkin")
@@ -52,11 +52,12 @@ async def test_a_month_assessed_ranked_and_revised_by_a_late_fact() -> None:
     tag = uuid.uuid4().hex[:6]
     good, hurt = f"ZA-{tag}", f"ZB-{tag}"
     pg, ph = f"PA-{tag}", f"PB-{tag}"
-    async with Bus() as bus, serving(definition) as (_, http):
+    async with Bus() as bus, serving(definition) as (rt, http):
         out = await bus.watch(Topic.ASSESSMENT_EVENTS.value)
         await bus.publish("clock.ticked", {"now": t(1, 0)}, key="clock")
         for z, p in ((good, pg), (hurt, ph)):
             await bus.publish("zone.established", {"zone": zone(z, p)}, key=z)
+            await stored(rt, "zones", z)
         for z, p in ((good, pg), (hurt, ph)):
             for rule in RULES:
                 met = not (z == hurt and rule == "theme_party_day")
@@ -221,9 +222,10 @@ async def test_a_month_assessed_ranked_and_revised_by_a_late_fact() -> None:
 
 async def test_evaluations_that_make_no_sense_are_refused() -> None:
     z = f"ZE-{uuid.uuid4().hex[:6]}"
-    async with Bus() as bus, serving(definition):
+    async with Bus() as bus, serving(definition) as (rt, _):
         out = await bus.watch(Topic.ASSESSMENT_EVENTS.value)
         await bus.publish("zone.established", {"zone": zone(z, "P-x")}, key=z)
+        await stored(rt, "zones", z)
         base = {
             "evaluation_id": "E",
             "zone_id": z,
