@@ -37,9 +37,11 @@ class Desk:
         self.ctx = ctx
         self.rules: domain.Rules = ctx.settings.rules() if ctx.settings is not None else domain.Rules()
         self.touched: dict[str, domain.Permit] = {}
+        self._agenda: dict[str, dict[str, Any]] | None = None
         self.new_gas_tests: dict[tuple[str, str], dict[str, Any]] = {}
 
     async def load(self, permit_id: str) -> domain.Permit | None:
+        await self.agenda()
         if permit_id in self.touched:
             return self.touched[permit_id]
         doc = await self.ctx.get(store.PERMITS, permit_id)
@@ -49,12 +51,23 @@ class Desk:
             else {**doc, "history": list(doc["history"]), "signatures": list(doc["signatures"])}
         )
 
+    async def agenda(self) -> dict[str, dict[str, Any]]:
+        """The open permits, one small entry each, kept in a single document: every
+        "which permits wait on this fact?" question is answered from it instead of a
+        scan of all permits (the Mongo-protocol server here scans on most queries)."""
+        if self._agenda is None:
+            doc = await self.ctx.get(store.AGENDA, store.AGENDA_ID)
+            self._agenda = {e["permit_id"]: e for e in (doc or {}).get("permits", [])}
+        return self._agenda
+
     async def find(self, query: dict[str, Any]) -> list[domain.Permit]:
+        """Open permits matching a query of equalities, ``$in`` and ``$lte``."""
         found = []
-        for doc in await store.permits(self.ctx.db, query):
-            permit = await self.load(doc["_id"])
-            if permit is not None:
-                found.append(permit)
+        for entry in list((await self.agenda()).values()):
+            if store.matches(entry, query):
+                permit = await self.load(entry["permit_id"])
+                if permit is not None:
+                    found.append(permit)
         return found
 
     def announce(
@@ -72,6 +85,16 @@ class Desk:
         )
         self.touched[permit["_id"]] = permit
         self.ctx.put(store.PERMITS, permit)
+        self._track(permit)
+
+    def _track(self, permit: domain.Permit) -> None:
+        agenda = self._agenda
+        assert agenda is not None, "load or find a permit before changing it"
+        if permit["status"] in domain.FINISHED:
+            agenda.pop(permit["_id"], None)
+        else:
+            agenda[permit["_id"]] = store.agenda_entry(permit)
+        self.ctx.put(store.AGENDA, {"_id": store.AGENDA_ID, "permits": list(agenda.values())})
 
     # ------------------------------------------------------------------ facts
 

@@ -14,6 +14,19 @@ PERMITS = "permits"
 CHECKINS = "checkins"  # morning check-ins: one per (zone, local date)
 GAS_TESTS = "gas_tests"
 INCIDENTS = "incidents"
+AGENDA = "agenda"
+AGENDA_ID = "open-permits"
+AGENDA_FIELDS = (
+    "project_id",
+    "area",
+    "zone_id",
+    "status",
+    "blocked_reasons",
+    "valid_until",
+    "sla_deadline",
+    "sla_breached",
+    "issued_at",
+)
 
 INDEXES = [
     *zone_copy.INDEXES,
@@ -42,6 +55,19 @@ async def latest_gas_test(
     return docs[0] if docs else None
 
 
-async def permits(db: AsyncIOMotorDatabase[Any], query: dict[str, Any]) -> list[dict[str, Any]]:
-    docs: list[dict[str, Any]] = await db[PERMITS].find(query).sort("_id", 1).to_list(None)
-    return docs
+def agenda_entry(permit: dict[str, Any]) -> dict[str, Any]:
+    return {"permit_id": permit["_id"], **{f: permit.get(f) for f in AGENDA_FIELDS}}
+
+
+def matches(entry: dict[str, Any], query: dict[str, Any]) -> bool:
+    """Evaluate the small query language the handlers use against an agenda entry."""
+    for field, want in query.items():
+        value = entry.get(field)
+        if isinstance(want, dict):
+            if "$in" in want and value not in want["$in"]:
+                return False
+            if "$lte" in want and (value is None or value > want["$lte"]):
+                return False
+        elif value != want:
+            return False
+    return True
