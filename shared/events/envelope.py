@@ -7,6 +7,7 @@ because such messages end up in ``pbz.dlq`` and somebody has to read them there.
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
 from typing import Any
@@ -44,7 +45,12 @@ class CloudEvent(BaseModel):
     data: dict[str, Any] = Field(default_factory=dict)
 
     def to_json(self) -> bytes:
-        return orjson.dumps(self.model_dump(mode="json", exclude_none=True))
+        doc = self.model_dump(mode="json", exclude_none=True)
+        try:
+            return orjson.dumps(doc)
+        except TypeError:
+            # orjson stops at 64-bit integers; a sender's extra field may hold a bigger one.
+            return json.dumps(doc, ensure_ascii=False).encode()
 
 
 def format_validation_error(err: ValidationError, prefix: str = "") -> str:
