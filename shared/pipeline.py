@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiokafka import TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from pymongo import DeleteOne, ReplaceOne
 from pymongo.errors import (
     ConnectionFailure,
@@ -537,7 +537,6 @@ __all__ = [
     "Handlers",
     "Pipeline",
     "TransientError",
-    "ValidationError",
     "is_transient",
     "kafka_publisher",
 ]

@@ -48,7 +48,9 @@ def api_schema(request: pytest.FixtureRequest) -> Iterator[Any]:
         "PBZ_AUTO_OFFSET_RESET": "latest",
         "PBZ_LOG_LEVEL": "WARNING",
     }
-    proc = subprocess.Popen([sys.executable, "-m", module], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", module], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -59,7 +61,9 @@ def api_schema(request: pytest.FixtureRequest) -> Iterator[Any]:
             except httpx.HTTPError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{module} did not start: {proc.stderr.read().decode() if proc.stderr else ''}")
+                raise RuntimeError(
+                    f"{module} did not start: {proc.stderr.read().decode() if proc.stderr else ''}"
+                )
             time.sleep(0.2)
         yield schemathesis.openapi.from_url(f"{base}/openapi.json")
     finally:

@@ -168,5 +168,7 @@ def test_derived_ids_are_stable_and_distinct() -> None:
 
 
 def test_integers_beyond_64_bits_in_extra_fields_still_encode() -> None:
-    event = make_event(type="clock.ticked", source="s", time=TIME, data={"now": "2026-03-02T07:40:00+08:00", "big": 2**70})
+    event = make_event(
+        type="clock.ticked", source="s", time=TIME, data={"now": "2026-03-02T07:40:00+08:00", "big": 2**70}
+    )
     assert decode_envelope(event.to_json()).data["big"] == float(2**70)
