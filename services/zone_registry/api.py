@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
 from shared.events.catalog import (
@@ -86,13 +86,14 @@ class Problem(BaseModel):
 
 def _view(zone: dict[str, Any], detail: bool = False) -> ZoneView:
     snap = domain.snapshot(zone)
-    counts = {
-        "member_count": len(zone["members"]),
-        "floating_member_count": sum(domain.is_floating(m) for m in zone["members"]),
-    }
+    counts = {"member_count": len(zone["members"]), "floating_member_count": domain.floating_count(zone)}
     if detail:
         return ZoneDetail(**snap, **counts)
     return ZoneView(**{k: v for k, v in snap.items() if k != "members"}, **counts)
+
+
+# Free-text filters are bounded so a query never carries an arbitrarily long value.
+TextFilter = Annotated[str | None, Query(min_length=1, max_length=200)]
 
 
 @router.get("/zones", response_model=list[ZoneView])
@@ -100,42 +101,35 @@ async def list_zones(
     db: DbDep,
     status: ZoneStatus | None = None,
     mode: ZoneMode | None = None,
-    host_unit_id: str | None = None,
-    region: str | None = None,
+    host_unit_id: TextFilter = None,
+    region: TextFilter = None,
 ) -> list[ZoneView]:
-    query: dict[str, Any] = {}
-    for field, value in (
-        ("status", status),
-        ("mode", mode),
-        ("host_unit_id", host_unit_id),
-        ("region", region),
-    ):
-        if value is not None:
-            query[field] = str(value.value if isinstance(value, ZoneStatus | ZoneMode) else value)
+    """Zones, filtered by status, mode, host unit and region (members are counted, not listed)."""
+    filters = {"status": status, "mode": mode, "host_unit_id": host_unit_id, "region": region}
+    query = {k: str(v) for k, v in filters.items() if v is not None}
     return [_view(z) for z in await store.all_zones(db, query)]
 
 
 @router.get("/zones/{zone_id}", response_model=ZoneDetail, responses={404: {"model": Problem}})
 async def get_zone(zone_id: str, db: DbDep) -> ZoneView:
+    """A zone with its roster; phone numbers are never shown."""
     zone = await store.zone(db, zone_id)
     if zone is None:
         raise HTTPException(404, f"no zone {zone_id}")
     return _view(zone, detail=True)
 
 
-def _covering(zones: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    by_project: dict[str, dict[str, Any]] = {}
-    for z in sorted(zones, key=lambda z: (z["status"] != ZoneStatus.ACTIVE, z["_id"])):
-        if z["status"] == ZoneStatus.CLOSED:
-            continue
-        for pid in z["project_ids"]:
-            by_project.setdefault(pid, z)
-    return by_project
-
-
 @router.get("/projects", response_model=list[ProjectView])
-async def list_projects(db: DbDep) -> list[ProjectView]:
-    covering = _covering(await store.all_zones(db, {}))
+async def list_projects(
+    db: DbDep, key_project: bool | None = None, region: TextFilter = None
+) -> list[ProjectView]:
+    """Projects known from the project-management system, with the zone covering each."""
+    query: dict[str, Any] = {}
+    if key_project is not None:
+        query["key_project"] = key_project
+    if region is not None:
+        query["region"] = region
+    covering = domain.covering_zone_ids(await store.all_zones(db, {"status": {"$ne": ZoneStatus.CLOSED}}))
     return [
         ProjectView(
             project_id=p["_id"],
@@ -145,48 +139,38 @@ async def list_projects(db: DbDep) -> list[ProjectView]:
             key_project=p["key_project"],
             region=p["region"],
             host_unit_id=p.get("host_unit_id"),
-            zone_id=covering[p["_id"]]["_id"] if p["_id"] in covering else None,
+            zone_id=covering.get(p["_id"]),
             completed=p.get("completed", False),
         )
-        for p in await store.all_projects(db)
+        for p in await store.all_projects(db, query)
     ]
 
 
 @router.get("/coverage", response_model=Coverage)
 async def coverage(db: DbDep) -> Coverage:
     """Key projects covered by an active zone, as the party office reports it ("100% coverage")."""
-    covering = _covering(await store.all_zones(db, {"status": ZoneStatus.ACTIVE}))
-    key = [p for p in await store.all_projects(db) if p["key_project"] and not p.get("completed")]
-    uncovered = [
-        UncoveredProject(project_id=p["_id"], name=p["name"]) for p in key if p["_id"] not in covering
-    ]
-    covered = len(key) - len(uncovered)
+    figures = domain.coverage(
+        await store.all_projects(db, {"key_project": True}),
+        await store.all_zones(db, {"status": ZoneStatus.ACTIVE}),
+    )
     return Coverage(
-        key_projects=len(key), covered=covered, share=covered / len(key) if key else 1.0, uncovered=uncovered
+        key_projects=figures.key_projects,
+        covered=figures.covered,
+        share=figures.share,
+        uncovered=[UncoveredProject(project_id=p["_id"], name=p["name"]) for p in figures.uncovered],
     )
 
 
 @router.get("/stats", response_model=Stats)
 async def stats(db: DbDep) -> Stats:
-    zones = await store.all_zones(db, {})
-    by_mode: dict[str, int] = {m.value: 0 for m in ZoneMode}
-    by_status: dict[str, int] = {s.value: 0 for s in ZoneStatus}
-    units: set[str] = set()
-    members = floating = 0
-    for z in zones:
-        by_mode[z["mode"]] += 1
-        by_status[z["status"]] += 1
-        if z["status"] == ZoneStatus.CLOSED:
-            continue
-        units.update(u["unit_id"] for u in z["units"])
-        members += len(z["members"])
-        floating += sum(domain.is_floating(m) for m in z["members"])
+    """Zones by mode and status, units taking part, members and floating members brought back."""
+    f = domain.figures(await store.all_zones(db, {}))
     return Stats(
-        zones_by_mode=by_mode,
-        zones_by_status=by_status,
-        units=len(units),
-        members=members,
-        floating_members=floating,
+        zones_by_mode=f.zones_by_mode,
+        zones_by_status=f.zones_by_status,
+        units=f.units,
+        members=f.members,
+        floating_members=f.floating_members,
     )
 
 

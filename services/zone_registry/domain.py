@@ -2,13 +2,17 @@
 
 A zone is kept as one plain dict (its document): the snapshot fields plus members with
 their phone numbers, which never leave the service (``snapshot`` strips them).
+A project is kept as one plain dict too (``_id`` = project id, its units, ``completed``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from shared.events.catalog import (
@@ -41,22 +45,31 @@ ALLIANCE_CATEGORIES = {ProjectCategory.RENOVATION.value, ProjectCategory.SAFETY_
 
 def missing_roles(mode: str, units: list[dict[str, Any]]) -> list[str]:
     present = {u["role"] for u in units}
-    return [r for r in REQUIRED_ROLES.get(mode, ()) if r not in present]
+    return [str(r) for r in REQUIRED_ROLES.get(mode, ()) if r not in present]
 
 
 def status_of(zone: Zone) -> str:
     """Active with the required roles present, else proposed; closed stays closed."""
     if zone["status"] == ZoneStatus.CLOSED:
-        return ZoneStatus.CLOSED
-    return ZoneStatus.PROPOSED if missing_roles(zone["mode"], zone["units"]) else ZoneStatus.ACTIVE
+        return str(ZoneStatus.CLOSED)
+    return str(ZoneStatus.PROPOSED if missing_roles(zone["mode"], zone["units"]) else ZoneStatus.ACTIVE)
+
+
+def with_status(zone: Zone) -> Zone:
+    """The zone with its status recomputed: adding the missing unit activates it."""
+    return {**zone, "status": status_of(zone), "host_unit_id": host_unit_id(zone["units"])}
 
 
 def host_unit_id(units: list[dict[str, Any]]) -> str | None:
     return next((u["unit_id"] for u in units if u["role"] == UnitRole.HOST), None)
 
 
+def host_unit_name(units: list[dict[str, Any]]) -> str | None:
+    return next((u["name"] for u in units if u["role"] == UnitRole.HOST), None)
+
+
 def merge_units(units: list[dict[str, Any]], more: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Add units not yet there (same unit in the same role counts once)."""
+    """Add units not yet there (the same unit in the same role counts once)."""
     out = [dict(u) for u in units]
     seen = {(u["unit_id"], u["role"]) for u in out}
     for u in more:
@@ -69,6 +82,10 @@ def merge_units(units: list[dict[str, Any]], more: list[dict[str, Any]]) -> list
 def is_floating(member: dict[str, Any]) -> bool:
     """Members employed other than as staff: floating members brought back into organisational life."""
     return bool(member.get("employment") != Employment.STAFF)
+
+
+def floating_count(zone: Zone) -> int:
+    return sum(is_floating(m) for m in zone["members"])
 
 
 def snapshot(zone: Zone) -> dict[str, Any]:
@@ -88,28 +105,44 @@ def snapshot(zone: Zone) -> dict[str, Any]:
     }
 
 
-# --------------------------------------------------------------------------- automatic coverage
+# --------------------------------------------------------------------------- zone ids and names
 
 
-def gets_own_zone(project: Project) -> bool:
-    return project["scale"] == ProjectScale.LARGE or project["category"] in (
-        ProjectCategory.NEW_BUILD,
-        ProjectCategory.EPC,
-    )
+def region_slug(region: str) -> str:
+    """A URL-friendly, deterministic slug of a free-text (often Chinese) region name.
+
+    A region already written as a slug is kept as it is; any other name keeps its ASCII
+    letters and digits for readability plus a digest of the whole name, so two different
+    regions never share a slug (a shared slug would make two alliances share an id)."""
+    if re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", region):
+        return region
+    digest = hashlib.sha1(region.encode()).hexdigest()[:8]
+    readable = "-".join(re.findall(r"[a-z0-9]+", region.lower()))
+    return f"{readable}-{digest}" if readable else digest
 
 
-def joins_alliance(project: Project) -> bool:
-    return project["scale"] == ProjectScale.SMALL and project["category"] in ALLIANCE_CATEGORIES
-
-
-def cobuild_zone_id(project_id: str) -> str:
-    return f"ZC-{project_id}"
+def cobuild_zone_id(project_id: str, n: int = 1) -> str:
+    # n > 1 only if ZC-<project> is already taken (a hand-made zone, or a closed one).
+    return f"ZC-{project_id}" if n == 1 else f"ZC-{project_id}-{n}"
 
 
 def alliance_zone_id(host: str | None, region: str, n: int) -> str:
-    # Regions are free text (often Chinese): a short digest keeps the id URL-friendly.
-    digest = hashlib.sha1(region.encode()).hexdigest()[:6]
-    return f"ZR-{host or 'nohost'}-{digest}-{n}"
+    return f"ZR-{host or 'nohost'}-{region_slug(region)}-{n}"
+
+
+def establish_zone_id(command_id: str) -> str:
+    """The id of a zone established by hand without one: derived from the command, so a
+    redelivered command names the same zone."""
+    return f"Z-{hashlib.sha1(command_id.encode()).hexdigest()[:10]}"
+
+
+def alliance_name(project: Project) -> str:
+    # Several host units may share a region: the host's name keeps the names distinct.
+    host = host_unit_name(project["units"])
+    return f"{project['region']}{host or ''} 区域联建党建协作区"
+
+
+# --------------------------------------------------------------------------- new zones
 
 
 def new_zone(
@@ -127,23 +160,21 @@ def new_zone(
         "_id": zone_id,
         "name": name,
         "mode": mode,
-        "status": ZoneStatus.PROPOSED,
+        "status": ZoneStatus.PROPOSED.value,
         "region": region,
-        "project_ids": list(project_ids),
+        "project_ids": list(dict.fromkeys(project_ids)),
         "units": merge_units([], units),
         "systems": list(ALL_SYSTEMS if systems is None else dict.fromkeys(systems)),
         "members": [],
         "established_at": at,
         "closed_at": None,
     }
-    zone["status"] = status_of(zone)
-    zone["host_unit_id"] = host_unit_id(zone["units"])
-    return zone
+    return with_status(zone)
 
 
-def cobuild_zone_for(project: Project, at: datetime) -> Zone:
+def cobuild_zone_for(project: Project, zone_id: str, at: datetime) -> Zone:
     return new_zone(
-        zone_id=cobuild_zone_id(project["_id"]),
+        zone_id=zone_id,
         name=f"{project['name']} 项目共建党建协作区",
         mode=ZoneMode.PROJECT_COBUILD,
         region=project["region"],
@@ -154,10 +185,10 @@ def cobuild_zone_for(project: Project, at: datetime) -> Zone:
     )
 
 
-def alliance_zone_for(project: Project, n: int, at: datetime) -> Zone:
+def alliance_zone_for(project: Project, zone_id: str, at: datetime) -> Zone:
     return new_zone(
-        zone_id=alliance_zone_id(project["host_unit_id"], project["region"], n),
-        name=f"{project['region']} 区域联建党建协作区",
+        zone_id=zone_id,
+        name=alliance_name(project),
         mode=ZoneMode.REGIONAL_ALLIANCE,
         region=project["region"],
         project_ids=[project["_id"]],
@@ -167,22 +198,113 @@ def alliance_zone_for(project: Project, n: int, at: datetime) -> Zone:
     )
 
 
-def join_alliance(zone: Zone, project: Project) -> Zone:
-    joined = dict(zone)
-    joined["project_ids"] = (
-        [*zone["project_ids"], project["_id"]]
-        if project["_id"] not in zone["project_ids"]
-        else list(zone["project_ids"])
+# --------------------------------------------------------------------------- automatic coverage
+
+
+def gets_own_zone(project: Project) -> bool:
+    return project["scale"] == ProjectScale.LARGE or project["category"] in (
+        ProjectCategory.NEW_BUILD,
+        ProjectCategory.EPC,
     )
-    joined["units"] = merge_units(zone["units"], project["units"])
-    return with_status(joined)
 
 
-# --------------------------------------------------------------------------- commands
+def joins_alliance(project: Project) -> bool:
+    return project["scale"] == ProjectScale.SMALL and project["category"] in ALLIANCE_CATEGORIES
+
+
+class CoverageStep(StrEnum):
+    """What automatic coverage does for a registered project."""
+
+    NOTHING = "nothing"  # not key, already in a zone, or a kind of project no rule covers
+    OWN_ZONE = "own_zone"  # a project_cobuild zone of its own
+    JOIN_ALLIANCE = "join_alliance"  # joins an open regional alliance of its host and region
+    FOUND_ALLIANCE = "found_alliance"  # founds that alliance
+
+
+@dataclass
+class CoveragePlan:
+    step: CoverageStep
+    alliance: Zone | None = None  # the alliance to join
+
+
+def plan_coverage(project: Project, covering: list[Zone], alliances: list[Zone]) -> CoveragePlan:
+    """How a registered project gets covered.
+
+    ``covering``: the open zones that already list the project (a proposed one already
+    says what it misses, so no second zone is made). ``alliances``: the open regional
+    alliances of the project's host unit and region. An active one is joined first; a
+    proposed one is joined rather than founding a second alliance beside it — the
+    project's units may be exactly what activates it."""
+    if not project["key_project"] or covering:
+        return CoveragePlan(CoverageStep.NOTHING)
+    if gets_own_zone(project):
+        return CoveragePlan(CoverageStep.OWN_ZONE)
+    if not joins_alliance(project):
+        return CoveragePlan(CoverageStep.NOTHING)
+    open_ones = sorted(
+        (z for z in alliances if z["status"] != ZoneStatus.CLOSED),
+        key=lambda z: (z["status"] != ZoneStatus.ACTIVE, z["_id"]),
+    )
+    if open_ones:
+        return CoveragePlan(CoverageStep.JOIN_ALLIANCE, open_ones[0])
+    return CoveragePlan(CoverageStep.FOUND_ALLIANCE)
+
+
+def join_alliance(zone: Zone, project: Project) -> Zone:
+    project_ids = list(dict.fromkeys([*zone["project_ids"], project["_id"]]))
+    return with_status(
+        {**zone, "project_ids": project_ids, "units": merge_units(zone["units"], project["units"])}
+    )
+
+
+def gap_of(zone: Zone) -> list[str]:
+    """The roles a proposed zone misses (what ``zone.coverage-gap`` names); none otherwise."""
+    if zone["status"] != ZoneStatus.PROPOSED:
+        return []
+    return missing_roles(zone["mode"], zone["units"])
+
+
+# --------------------------------------------------------------------------- changes
+
+
+def closed(zone: Zone, at: datetime) -> Zone:
+    return {**zone, "status": ZoneStatus.CLOSED.value, "closed_at": at}
+
+
+def without_project(zone: Zone, project_id: str, at: datetime) -> tuple[str, Zone]:
+    """A completed project leaves its zones: a project_cobuild zone closes; a regional
+    alliance loses the project and closes when it has none left. Returns the event type."""
+    if zone["mode"] == ZoneMode.PROJECT_COBUILD:
+        return "zone.closed", closed(zone, at)
+    remaining = [p for p in zone["project_ids"] if p != project_id]
+    if remaining:
+        return "zone.updated", {**zone, "project_ids": remaining}
+    return "zone.closed", closed({**zone, "project_ids": remaining}, at)
+
+
+def with_unit(zone: Zone, unit: dict[str, Any]) -> Zone:
+    return with_status({**zone, "units": merge_units(zone["units"], [unit])})
+
+
+def with_member(zone: Zone, member: dict[str, Any]) -> Zone:
+    return {**zone, "members": [*zone["members"], member]}
+
+
+def without_member(zone: Zone, member_id: str) -> Zone:
+    return {**zone, "members": [m for m in zone["members"] if m["member_id"] != member_id]}
+
+
+def with_systems(zone: Zone, systems: list[str]) -> Zone:
+    return {**zone, "systems": list(dict.fromkeys([*zone["systems"], *systems]))}
+
+
+# --------------------------------------------------------------------------- command checks
 
 
 @dataclass
 class Refusal:
+    """The reason codes a command is refused for; empty means accepted."""
+
     reasons: list[str] = field(default_factory=list)
 
     def add(self, code: str) -> None:
@@ -243,10 +365,8 @@ def check_add_member(zone: Zone | None, member: dict[str, Any]) -> Refusal:
 
 
 def check_remove_member(zone: Zone | None, member_id: str) -> Refusal:
-    r = Refusal()
-    if zone is None:
-        r.add("unknown_zone")
-    elif not any(m["member_id"] == member_id for m in zone["members"]):
+    r = check_open_zone(zone)
+    if zone is not None and not any(m["member_id"] == member_id for m in zone["members"]):
         r.add("member_not_on_roster")
     return r
 
@@ -255,6 +375,9 @@ def check_adopt_systems(zone: Zone | None, systems: list[str]) -> Refusal:
     r = check_open_zone(zone)
     if not systems or any(s not in ALL_SYSTEMS for s in systems):
         r.add("unknown_system")
+    elif zone is not None and set(systems) <= set(zone["systems"]):
+        # Nothing would change: say so rather than announce an identical snapshot.
+        r.add("systems_already_adopted")
     return r
 
 
@@ -267,6 +390,68 @@ def check_close(zone: Zone | None) -> Refusal:
     return r
 
 
-def with_status(zone: Zone) -> Zone:
-    """The zone with its status recomputed: adding the missing unit activates it."""
-    return {**zone, "status": status_of(zone), "host_unit_id": host_unit_id(zone["units"])}
+# --------------------------------------------------------------------------- figures
+
+
+@dataclass
+class CoverageFigures:
+    key_projects: int
+    covered: int
+    uncovered: list[Project]
+
+    @property
+    def share(self) -> float:
+        # No key project at all leaves nothing uncovered: the party office's "100%".
+        return self.covered / self.key_projects if self.key_projects else 1.0
+
+
+def covering_zone_ids(zones: list[Zone]) -> dict[str, str]:
+    """project id -> the zone covering it: an active zone first, else a proposed one."""
+    by_project: dict[str, str] = {}
+    for z in sorted(zones, key=lambda z: (z["status"] != ZoneStatus.ACTIVE, z["_id"])):
+        if z["status"] == ZoneStatus.CLOSED:
+            continue
+        for pid in z["project_ids"]:
+            by_project.setdefault(pid, z["_id"])
+    return by_project
+
+
+def coverage(projects: list[Project], zones: list[Zone]) -> CoverageFigures:
+    """Key projects not yet completed, and those of them in an active zone (a proposed
+    zone does not cover: its parties are not all there yet)."""
+    active = covering_zone_ids([z for z in zones if z["status"] == ZoneStatus.ACTIVE])
+    key = [p for p in projects if p["key_project"] and not p.get("completed", False)]
+    uncovered = [p for p in key if p["_id"] not in active]
+    return CoverageFigures(key_projects=len(key), covered=len(key) - len(uncovered), uncovered=uncovered)
+
+
+@dataclass
+class ZoneFigures:
+    zones_by_mode: dict[str, int]
+    zones_by_status: dict[str, int]
+    units: int
+    members: int
+    floating_members: int
+
+
+def figures(zones: list[Zone]) -> ZoneFigures:
+    """Zones by mode and status (all of them); units and members of the zones not closed."""
+    by_mode = Counter({m.value: 0 for m in ZoneMode})
+    by_status = Counter({s.value: 0 for s in ZoneStatus})
+    units: set[str] = set()
+    members = floating = 0
+    for z in zones:
+        by_mode[z["mode"]] += 1
+        by_status[z["status"]] += 1
+        if z["status"] == ZoneStatus.CLOSED:
+            continue
+        units.update(u["unit_id"] for u in z["units"])
+        members += len(z["members"])
+        floating += floating_count(z)
+    return ZoneFigures(
+        zones_by_mode=dict(by_mode),
+        zones_by_status=dict(by_status),
+        units=len(units),
+        members=members,
+        floating_members=floating,
+    )

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
-from typing import Any
+from collections.abc import Callable
 
 from shared.events.catalog import (
     ProjectCompleted,
@@ -13,9 +12,7 @@ from shared.events.catalog import (
     ZoneAdoptSystems,
     ZoneClose,
     ZoneEstablish,
-    ZoneMode,
     ZoneRemoveMember,
-    ZoneStatus,
 )
 from shared.pipeline import HandlerContext, Handlers
 
@@ -24,14 +21,15 @@ from . import domain, store
 handlers = Handlers()
 
 
-def _announce(ctx: HandlerContext, event_type: str, zone: domain.Zone, **extra: Any) -> None:
+def _announce(ctx: HandlerContext, event_type: str, zone: domain.Zone) -> None:
+    """Store the zone and say so with its full snapshot: other services keep copies."""
     ctx.put(store.ZONES, zone)
-    ctx.emit(event_type, {"zone": domain.snapshot(zone), **extra}, key=zone["_id"])
+    ctx.emit(event_type, {"zone": domain.snapshot(zone)}, key=zone["_id"])
 
 
-def _gap(ctx: HandlerContext, zone: domain.Zone, project_ids: list[str]) -> None:
-    missing = domain.missing_roles(zone["mode"], zone["units"])
-    if zone["status"] == ZoneStatus.PROPOSED and missing:
+def _announce_gap(ctx: HandlerContext, zone: domain.Zone, project_ids: list[str]) -> None:
+    missing = domain.gap_of(zone)
+    if missing:
         for pid in project_ids:
             ctx.emit(
                 "zone.coverage-gap",
@@ -40,7 +38,7 @@ def _gap(ctx: HandlerContext, zone: domain.Zone, project_ids: list[str]) -> None
             )
 
 
-def _refuse(ctx: HandlerContext, zone_id: str | None, reasons: list[str], zone: domain.Zone | None) -> None:
+def _refuse(ctx: HandlerContext, zone_id: str, reasons: list[str], zone: domain.Zone | None) -> None:
     ctx.emit(
         "zone.command-rejected",
         {
@@ -54,14 +52,22 @@ def _refuse(ctx: HandlerContext, zone_id: str | None, reasons: list[str], zone: 
     )
 
 
+async def _free_zone_id(ctx: HandlerContext, make_id: Callable[[int], str], first: int = 1) -> str:
+    """The first id of the sequence not yet taken (by this handler's staged writes too)."""
+    n = first
+    while await ctx.get(store.ZONES, make_id(n)) is not None:
+        n += 1
+    return make_id(n)
+
+
 # --------------------------------------------------------------------------- ent.projects
 
 
 @handlers.on("project.registered")
 async def on_project_registered(ctx: HandlerContext, data: ProjectRegistered) -> None:
     units = [u.model_dump() for u in data.units]
-    covering = await store.zones_covering(ctx.db, data.project_id)
-    project: dict[str, Any] = {
+    previous = await ctx.get(store.PROJECTS, data.project_id)
+    project: domain.Project = {
         "_id": data.project_id,
         "name": data.name,
         "category": data.category,
@@ -72,48 +78,46 @@ async def on_project_registered(ctx: HandlerContext, data: ProjectRegistered) ->
         "planned_end": data.planned_end.isoformat(),
         "units": units,
         "host_unit_id": domain.host_unit_id(units),
-        "completed": False,
+        "completed": bool(previous and previous.get("completed")),
     }
     ctx.put(store.PROJECTS, project)
-    if not data.key_project or any(z["status"] == ZoneStatus.ACTIVE for z in covering):
-        return  # non-key projects are kept, not covered; a covered one needs nothing
-    if covering:
-        return  # already in a proposed zone that says what it misses
-    if domain.gets_own_zone(project):
-        zone = domain.cobuild_zone_for(project, ctx.moment)
+    if project["completed"]:
+        return  # a late re-registration of a finished project opens no zone
+    covering = await store.zones_covering(ctx.db, data.project_id)
+    alliances = (
+        await store.open_alliances(ctx.db, project["host_unit_id"], data.region)
+        if domain.joins_alliance(project)
+        else []
+    )
+    plan = domain.plan_coverage(project, covering, alliances)
+    if plan.step == domain.CoverageStep.OWN_ZONE:
+        zone_id = await _free_zone_id(ctx, lambda n: domain.cobuild_zone_id(data.project_id, n))
+        zone = domain.cobuild_zone_for(project, zone_id, ctx.moment)
         _announce(ctx, "zone.established", zone)
-        _gap(ctx, zone, [data.project_id])
-    elif domain.joins_alliance(project):
-        alliances = await store.open_alliances(ctx.db, project["host_unit_id"], data.region)
-        if alliances:
-            zone = domain.join_alliance(alliances[0], project)
-            _announce(ctx, "zone.updated", zone)
-            _gap(ctx, zone, [data.project_id])
-        else:
-            n = await store.alliances_ever(ctx.db, project["host_unit_id"], data.region) + 1
-            zone = domain.alliance_zone_for(project, n, ctx.moment)
-            _announce(ctx, "zone.established", zone)
-            _gap(ctx, zone, [data.project_id])
+    elif plan.step == domain.CoverageStep.JOIN_ALLIANCE and plan.alliance is not None:
+        zone = domain.join_alliance(plan.alliance, project)
+        _announce(ctx, "zone.updated", zone)
+    elif plan.step == domain.CoverageStep.FOUND_ALLIANCE:
+        # Numbered after every alliance this host and region ever had: a closed one keeps its id.
+        ever = await store.alliances_ever(ctx.db, project["host_unit_id"], data.region)
+        zone_id = await _free_zone_id(
+            ctx, lambda n: domain.alliance_zone_id(project["host_unit_id"], data.region, n), ever + 1
+        )
+        zone = domain.alliance_zone_for(project, zone_id, ctx.moment)
+        _announce(ctx, "zone.established", zone)
+    else:
+        return  # not key, already in a zone, or a kind of project no rule covers
+    _announce_gap(ctx, zone, [data.project_id])
 
 
 @handlers.on("project.completed")
 async def on_project_completed(ctx: HandlerContext, data: ProjectCompleted) -> None:
     project = await ctx.get(store.PROJECTS, data.project_id)
     if project is not None:
-        ctx.put(store.PROJECTS, {**project, "completed": True})
+        ctx.put(store.PROJECTS, {**project, "completed": True, "completed_at": data.completed_at})
     for zone in await store.zones_covering(ctx.db, data.project_id):
-        if zone["mode"] == ZoneMode.PROJECT_COBUILD:
-            _announce(ctx, "zone.closed", {**zone, "status": ZoneStatus.CLOSED, "closed_at": ctx.moment})
-            continue
-        remaining = [p for p in zone["project_ids"] if p != data.project_id]
-        if remaining:
-            _announce(ctx, "zone.updated", {**zone, "project_ids": remaining})
-        else:
-            _announce(
-                ctx,
-                "zone.closed",
-                {**zone, "project_ids": remaining, "status": ZoneStatus.CLOSED, "closed_at": ctx.moment},
-            )
+        event_type, changed = domain.without_project(zone, data.project_id, ctx.moment)
+        _announce(ctx, event_type, changed)
 
 
 # --------------------------------------------------------------------------- pbz.zone.commands
@@ -121,7 +125,7 @@ async def on_project_completed(ctx: HandlerContext, data: ProjectCompleted) -> N
 
 @handlers.on("zone.establish")
 async def on_establish(ctx: HandlerContext, data: ZoneEstablish) -> None:
-    zone_id = data.zone_id or f"Z-{uuid.uuid5(uuid.NAMESPACE_URL, ctx.event.id).hex[:10]}"
+    zone_id = data.zone_id or domain.establish_zone_id(ctx.event.id)
     existing = await ctx.get(store.ZONES, zone_id)
     refusal = domain.check_establish(data.model_dump(), existing, await store.name_taken(ctx.db, data.name))
     if refusal:
@@ -138,7 +142,7 @@ async def on_establish(ctx: HandlerContext, data: ZoneEstablish) -> None:
         at=ctx.moment,
     )
     _announce(ctx, "zone.established", zone)
-    _gap(ctx, zone, data.project_ids)
+    _announce_gap(ctx, zone, zone["project_ids"])
 
 
 @handlers.on("zone.add-unit")
@@ -149,8 +153,8 @@ async def on_add_unit(ctx: HandlerContext, data: ZoneAddUnit) -> None:
     if refusal or zone is None:
         _refuse(ctx, data.zone_id, refusal.reasons, zone)
         return
-    updated = domain.with_status({**zone, "units": domain.merge_units(zone["units"], [unit])})
-    _announce(ctx, "zone.updated", updated)
+    # zone.updated carries the new status: adding the missing unit activates the zone.
+    _announce(ctx, "zone.updated", domain.with_unit(zone, unit))
 
 
 @handlers.on("zone.add-member")
@@ -163,13 +167,13 @@ async def on_add_member(ctx: HandlerContext, data: ZoneAddMember) -> None:
         "employer_unit_id": data.employer_unit_id,
         "employment": data.employment,
         "zone_role": data.zone_role,
-        "phone": data.phone,
+        "phone": data.phone,  # kept here only; snapshots and the API never show it
     }
     refusal = domain.check_add_member(zone, member)
     if refusal or zone is None:
         _refuse(ctx, data.zone_id, refusal.reasons, zone)
         return
-    _announce(ctx, "zone.member-joined", {**zone, "members": [*zone["members"], member]})
+    _announce(ctx, "zone.member-joined", domain.with_member(zone, member))
 
 
 @handlers.on("zone.remove-member")
@@ -179,11 +183,7 @@ async def on_remove_member(ctx: HandlerContext, data: ZoneRemoveMember) -> None:
     if refusal or zone is None:
         _refuse(ctx, data.zone_id, refusal.reasons, zone)
         return
-    _announce(
-        ctx,
-        "zone.member-left",
-        {**zone, "members": [m for m in zone["members"] if m["member_id"] != data.member_id]},
-    )
+    _announce(ctx, "zone.member-left", domain.without_member(zone, data.member_id))
 
 
 @handlers.on("zone.adopt-systems")
@@ -193,8 +193,7 @@ async def on_adopt_systems(ctx: HandlerContext, data: ZoneAdoptSystems) -> None:
     if refusal or zone is None:
         _refuse(ctx, data.zone_id, refusal.reasons, zone)
         return
-    systems = list(dict.fromkeys([*zone["systems"], *data.systems]))
-    _announce(ctx, "zone.updated", {**zone, "systems": systems})
+    _announce(ctx, "zone.updated", domain.with_systems(zone, data.systems))
 
 
 @handlers.on("zone.close")
@@ -204,4 +203,4 @@ async def on_close(ctx: HandlerContext, data: ZoneClose) -> None:
     if refusal or zone is None:
         _refuse(ctx, data.zone_id, refusal.reasons, zone)
         return
-    _announce(ctx, "zone.closed", {**zone, "status": ZoneStatus.CLOSED, "closed_at": ctx.moment})
+    _announce(ctx, "zone.closed", domain.closed(zone, ctx.moment))

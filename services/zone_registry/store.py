@@ -18,6 +18,7 @@ INDEXES = [
     Index(ZONES, [("project_ids", 1)]),
     Index(ZONES, [("name", 1)]),
     Index(PROJECTS, [("key_project", 1)]),
+    Index(PROJECTS, [("region", 1)]),
 ]
 
 
@@ -43,7 +44,7 @@ async def zones_covering(db: AsyncIOMotorDatabase[Any], project_id: str) -> list
 async def open_alliances(
     db: AsyncIOMotorDatabase[Any], host_unit_id: str | None, region: str
 ) -> list[dict[str, Any]]:
-    """Regional alliances of a host unit and region that are not closed, active first."""
+    """Regional alliances of a host unit and region that are not closed."""
     docs: list[dict[str, Any]] = (
         await db[ZONES]
         .find(
@@ -54,9 +55,10 @@ async def open_alliances(
                 "status": {"$ne": ZoneStatus.CLOSED},
             }
         )
+        .sort("_id", 1)
         .to_list(None)
     )
-    return sorted(docs, key=lambda z: (z["status"] != ZoneStatus.ACTIVE, z["_id"]))
+    return docs
 
 
 async def alliances_ever(db: AsyncIOMotorDatabase[Any], host_unit_id: str | None, region: str) -> int:
@@ -70,6 +72,8 @@ async def all_zones(db: AsyncIOMotorDatabase[Any], query: dict[str, Any]) -> lis
     return docs
 
 
-async def all_projects(db: AsyncIOMotorDatabase[Any]) -> list[dict[str, Any]]:
-    docs: list[dict[str, Any]] = await db[PROJECTS].find({}).sort("_id", 1).to_list(None)
+async def all_projects(
+    db: AsyncIOMotorDatabase[Any], query: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    docs: list[dict[str, Any]] = await db[PROJECTS].find(query or {}).sort("_id", 1).to_list(None)
     return docs

@@ -10,12 +10,11 @@ from datetime import date
 from services.activity_log.app import definition as activity_log
 from services.assessment.app import definition as assessment
 from services.permit_fasttrack.app import definition as permit_fasttrack
-from services.zone_registry.app import definition as zone_registry
-
 from services.simulator.plan import build_plan
 from services.simulator.player import Player
 from services.simulator.report import build_report, render
 from services.simulator.world import build_world
+from services.zone_registry.app import definition as zone_registry
 from tests.support import KAFKA, serving
 
 DEFINITIONS = (zone_registry, activity_log, permit_fasttrack, assessment)
