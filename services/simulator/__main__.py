@@ -117,6 +117,17 @@ def _run(
     json_path: Path | None,
     keep_alive: bool,
 ) -> bool:
+    try:
+        first_day = date.fromisoformat(start)
+        # The same checks the plan makes, before anything waits for the services.
+        build_plan(
+            build_world(seed=seed, zones=zones, host_units=host_units, units=units, start=first_day),
+            first_day,
+            days,
+            seed,
+        )
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from e
     settings = ServiceSettings()
     groups = {settings.group_id(title): topics for title, topics in consumed_topics().items()}
 
@@ -129,7 +140,7 @@ def _run(
                 zones=zones,
                 host_units=host_units,
                 units=units,
-                start=date.fromisoformat(start),
+                start=first_day,
                 days=days,
                 pace=pace,
                 narrate=narrate,

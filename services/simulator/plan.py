@@ -139,7 +139,17 @@ def build_plan(world: World, start: date, days: int, seed: int) -> Plan:
     seq = iter(range(1, 10**9))
     actions: list[Action] = []
     truth = GroundTruth()
+    if days < 1:
+        raise ValueError(f"at least one simulated day is needed, got {days}")
     last = start + timedelta(days=days - 1)
+    if (last + timedelta(days=1)).day != 1:
+        # The clock closes the month after the last played day; days left unplayed would
+        # count as activities nobody held, and the ground truth knows only the played ones.
+        raise ValueError(
+            f"the played days must end on a month's last day (the month is closed and checked): "
+            f"{start.isoformat()} + {days} days ends on {last.isoformat()}; "
+            f"for {days} days start on {(date(last.year + last.month // 12, last.month % 12 + 1, 1) - timedelta(days=days)).isoformat()}"
+        )
     played = [start + timedelta(days=i) for i in range(days)]
     period = f"{last.year:04d}-{last.month:02d}"
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date
 
+import pytest
+
 from services.simulator.plan import build_plan
 from services.simulator.report import _working_days_span, sequential_days
 from services.simulator.world import build_world
@@ -86,3 +88,15 @@ def test_sequential_sign_off_counts_working_days_mon_to_sat() -> None:
     days = sequential_days(plan)
     assert len(days) == len(plan.truth.works) + len(plan.truth.drawings)
     assert min(days) >= 3
+
+
+def test_the_played_days_must_end_with_the_month_they_close() -> None:
+    # The clock closes the month after the last played day: unplayed days would be judged
+    # as activities nobody held, which the ground truth cannot know.
+    with pytest.raises(ValueError, match=r"must end on a month's last day.*start on 2026-04-24"):
+        build_plan(build_world(zones=6, host_units=4, units=20), date(2026, 4, 1), 7, 11)
+    with pytest.raises(ValueError, match="at least one"):
+        build_plan(build_world(zones=6, host_units=4, units=20), date(2026, 4, 1), 0, 11)
+    assert (
+        build_plan(build_world(zones=6, host_units=4, units=20), date(2026, 2, 1), 28, 11).period == "2026-02"
+    )
