@@ -378,27 +378,33 @@ class Pipeline:
         now: datetime | None = None,
     ) -> None:
         processed = self.db[PROCESSED]
-        done = await processed.find_one({"_id": event.id})
-        if done is None:
-            ctx = HandlerContext(
-                service=self.service,
-                event=event,
-                clock=self.clock,
-                db=self.db,
-                now=now,
-                settings=self.settings,
-            )
-            try:
-                await handler(ctx, data)
-            except Exception as e:
-                if is_transient(e):
-                    raise
+        # The handler runs first and the record's unique _id decides: a fresh event costs
+        # one insert, and only a duplicate (rare) costs the look-up of the stored record.
+        ctx = HandlerContext(
+            service=self.service,
+            event=event,
+            clock=self.clock,
+            db=self.db,
+            now=now,
+            settings=self.settings,
+        )
+        try:
+            await handler(ctx, data)
+        except Exception as e:
+            if is_transient(e):
+                raise
+            stored = await processed.find_one({"_id": event.id})
+            if stored is None:
                 # A handler that cannot cope with a readable event is a defect: keep the
                 # message (DLQ, replayable) rather than block the partition or drop it.
                 log.exception("handler failed on %s", event.type)
                 if record is not None:
                     await self.dead_letter(record, "handler_error", f"{type(e).__name__}: {e}")
                 return
+            # A redelivery whose record already exists: what was staged then stands.
+            log.info("handler failed on redelivered %s %s; its stored record stands", event.type, event.id)
+            done = stored
+        else:
             done = {
                 "_id": event.id,
                 "type": event.type,
@@ -410,10 +416,12 @@ class Pipeline:
             try:
                 await processed.insert_one(done)
             except DuplicateKeyError:
-                # Another instance got here first: finish *its* record, not ours.
-                done = await processed.find_one({"_id": event.id})
-                assert done is not None
-        elif done.get("done"):
+                # Seen before: finish the stored record (same writes, same event ids) unless
+                # it is done; never what this run recomputed from today's state.
+                stored = await processed.find_one({"_id": event.id})
+                assert stored is not None
+                done = stored
+        if done.get("done"):
             EVENTS_DUPLICATE.labels(self.service, event.type).inc()
             log.info("duplicate %s %s: already processed, nothing to do", event.type, event.id)
             return

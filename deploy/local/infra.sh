@@ -20,7 +20,8 @@ MONGO_HOST=127.0.0.1 MONGO_PORT=27017
 
 KAFKA_LIBS="$LOCAL/kafka/libs-$KAFKA_VERSION"
 KAFKA_DATA="$LOCAL/kafka/data"
-FERRET_BIN="$LOCAL/bin/ferretdb-$FERRETDB_VERSION"
+# "-idx": built with the _id index fix below (a binary built without it is not reused).
+FERRET_BIN="$LOCAL/bin/ferretdb-$FERRETDB_VERSION-idx"
 FERRET_DATA="$LOCAL/ferretdb/data"
 FERRET_STATE="$LOCAL/ferretdb/state"
 RUN="$LOCAL/run"
@@ -65,6 +66,15 @@ build_ferretdb() {
   dir="$(mktemp -d)"
   cp -r "$src/." "$dir/" && chmod -R u+w "$dir"
   echo "$FERRETDB_VERSION" >"$dir/build/version/version.txt"
+  # FerretDB 1.24's SQLite backend creates the unique _id index on `_ferretdb_sjson->"_id"`
+  # but looks documents up with `_ferretdb_sjson->'$._id'`, an expression SQLite does not
+  # match to that index: every find/update/delete by _id scanned the whole table, so each
+  # message got slower as a service's collections grew. `->'_id'` is the same value
+  # (SQLite reads a bare label as '$._id') and uses the index.
+  local meta="$dir/internal/backends/sqlite/metadata/metadata.go"
+  sed -i "s|IDColumn = DefaultColumn + \"->'\$._id'\"|IDColumn = DefaultColumn + \"->'_id'\"|" "$meta"
+  grep -q "IDColumn = DefaultColumn + \"->'_id'\"" "$meta" ||
+    { say "could not apply the _id index fix to $meta"; return 1; }
   mkdir -p "$(dirname "$FERRET_BIN")"
   (cd "$dir" && CGO_ENABLED=0 go build -buildvcs=false -trimpath -o "$FERRET_BIN.tmp" ./cmd/ferretdb)
   mv "$FERRET_BIN.tmp" "$FERRET_BIN"
@@ -74,7 +84,10 @@ build_ferretdb() {
 start_ferretdb() {
   if port_open $MONGO_HOST $MONGO_PORT; then say "Mongo-protocol server already on $MONGO_HOST:$MONGO_PORT"; return 0; fi
   mkdir -p "$FERRET_DATA" "$FERRET_STATE" "$RUN" "$LOGS"
-  nohup "$FERRET_BIN" --handler=sqlite --sqlite-url="file:$FERRET_DATA/" --state-dir="$FERRET_STATE" \
+  # WAL (FerretDB's default) with synchronous=NORMAL: a crashed process loses nothing, only
+  # a power cut may lose the last commits — the right trade for a local development server.
+  nohup "$FERRET_BIN" --handler=sqlite --sqlite-url="file:$FERRET_DATA/?_pragma=synchronous(normal)" \
+    --state-dir="$FERRET_STATE" \
     --telemetry=disable --listen-addr="$MONGO_HOST:$MONGO_PORT" --log-level=warn \
     >"$LOGS/ferretdb.log" 2>&1 &
   echo $! >"$RUN/ferretdb.pid"
