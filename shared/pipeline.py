@@ -250,6 +250,9 @@ class Pipeline:
         self.waiting_on: str | None = None  # set while a transient failure is being waited out
         self._lock = asyncio.Lock()
         self._clock_checked = 0.0
+        # Partitions being replayed (the last message was a duplicate): redeliveries come in
+        # runs, so there the stored record is looked up before the handler runs.
+        self._replaying: set[tuple[str, int] | None] = set()
         self.last_tick: datetime | None = None  # the clock as this service last acted on it
         # Test seam: called between "effect stored" and "offset committed".
         self.before_commit: Callable[[ConsumerRecord[Any, Any]], Awaitable[None]] | None = None
@@ -378,8 +381,47 @@ class Pipeline:
         now: datetime | None = None,
     ) -> None:
         processed = self.db[PROCESSED]
-        # The handler runs first and the record's unique _id decides: a fresh event costs
-        # one insert, and only a duplicate (rare) costs the look-up of the stored record.
+        where = (record.topic, record.partition) if record is not None else None
+        done = await self._stored_record(event, where) if where in self._replaying else None
+        if done is None:
+            done = await self._handle(event, data, handler, record, now)
+            if done is None:
+                return  # dead-lettered
+        if done.get("done"):
+            self._replaying.add(where)
+            EVENTS_DUPLICATE.labels(self.service, event.type).inc()
+            log.info("duplicate %s %s: already processed, nothing to do", event.type, event.id)
+            return
+        self._replaying.discard(where)
+        await self._apply(done["writes"])
+        await self._publish_events(done["events"])
+        await processed.update_one(
+            {"_id": event.id},
+            {"$set": {"done": True, "n_writes": len(done["writes"])}, "$unset": {"writes": "", "events": ""}},
+        )
+        if done["events"]:
+            log.debug("%s -> %s", event.type, ", ".join(e["value"]["type"] for e in done["events"]))
+
+    async def _stored_record(self, event: CloudEvent, where: tuple[str, int] | None) -> dict[str, Any] | None:
+        stored: dict[str, Any] | None = await self.db[PROCESSED].find_one({"_id": event.id})
+        if stored is None:
+            self._replaying.discard(where)
+        return stored
+
+    async def _handle(
+        self,
+        event: CloudEvent,
+        data: Payload,
+        handler: Handler,
+        record: ConsumerRecord[Any, Any] | None,
+        now: datetime | None,
+    ) -> dict[str, Any] | None:
+        """Run the handler and store its processed record; the record that stands (ours, or
+        one stored before for the same event id), or None when the event was dead-lettered.
+
+        The handler runs first and the record's unique _id decides: a fresh event costs one
+        insert, and only a duplicate costs the look-up of the stored record."""
+        processed = self.db[PROCESSED]
         ctx = HandlerContext(
             service=self.service,
             event=event,
@@ -393,46 +435,36 @@ class Pipeline:
         except Exception as e:
             if is_transient(e):
                 raise
+            stored: dict[str, Any] | None = await processed.find_one({"_id": event.id})
+            if stored is not None:
+                # A redelivery whose record already exists: what was staged then stands.
+                log.info(
+                    "handler failed on redelivered %s %s; its stored record stands", event.type, event.id
+                )
+                return stored
+            # A handler that cannot cope with a readable event is a defect: keep the message
+            # (DLQ, replayable) rather than block the partition or drop it.
+            log.exception("handler failed on %s", event.type)
+            if record is not None:
+                await self.dead_letter(record, "handler_error", f"{type(e).__name__}: {e}")
+            return None
+        record_doc: dict[str, Any] = {
+            "_id": event.id,
+            "type": event.type,
+            "at": datetime.now(UTC),
+            "writes": ctx.writes,
+            "events": ctx.events,
+            "done": False,
+        }
+        try:
+            await processed.insert_one(record_doc)
+        except DuplicateKeyError:
+            # Seen before: finish the stored record (same writes, same event ids) unless it
+            # is done; never what this run recomputed from today's state.
             stored = await processed.find_one({"_id": event.id})
-            if stored is None:
-                # A handler that cannot cope with a readable event is a defect: keep the
-                # message (DLQ, replayable) rather than block the partition or drop it.
-                log.exception("handler failed on %s", event.type)
-                if record is not None:
-                    await self.dead_letter(record, "handler_error", f"{type(e).__name__}: {e}")
-                return
-            # A redelivery whose record already exists: what was staged then stands.
-            log.info("handler failed on redelivered %s %s; its stored record stands", event.type, event.id)
-            done = stored
-        else:
-            done = {
-                "_id": event.id,
-                "type": event.type,
-                "at": datetime.now(UTC),
-                "writes": ctx.writes,
-                "events": ctx.events,
-                "done": False,
-            }
-            try:
-                await processed.insert_one(done)
-            except DuplicateKeyError:
-                # Seen before: finish the stored record (same writes, same event ids) unless
-                # it is done; never what this run recomputed from today's state.
-                stored = await processed.find_one({"_id": event.id})
-                assert stored is not None
-                done = stored
-        if done.get("done"):
-            EVENTS_DUPLICATE.labels(self.service, event.type).inc()
-            log.info("duplicate %s %s: already processed, nothing to do", event.type, event.id)
-            return
-        await self._apply(done["writes"])
-        await self._publish_events(done["events"])
-        await processed.update_one(
-            {"_id": event.id},
-            {"$set": {"done": True, "n_writes": len(done["writes"])}, "$unset": {"writes": "", "events": ""}},
-        )
-        if done["events"]:
-            log.debug("%s -> %s", event.type, ", ".join(e["value"]["type"] for e in done["events"]))
+            assert stored is not None
+            return stored
+        return record_doc
 
     async def _apply(self, writes: list[dict[str, Any]]) -> None:
         by_collection: dict[str, list[Any]] = {}
