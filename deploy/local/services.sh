@@ -29,12 +29,17 @@ urls() {
 foreground() {
   local procfile="$LOCAL/Procfile"
   : >"$procfile"
-  for s in $(present); do echo "${s//_/-}: exec $PY -m services.$s" >>"$procfile"; done
+  # The console is the simulator's narration; each service's structured log goes to its file
+  # (a service that dies still shows as "exited" here, and honcho stops the others).
+  for s in $(present); do
+    echo "${s//_/-}: exec $PY -m services.$s >>$LOGS/$s.log 2>&1" >>"$procfile"
+  done
   if [ -f services/simulator/__main__.py ]; then
     echo "simulator: exec $PY -m services.simulator run" >>"$procfile"
   fi
   [ -s "$procfile" ] || { echo "no services yet"; exit 0; }
   urls
+  echo "Service logs (JSON, one line per event handled or refused): $LOGS/<service>.log"
   exec "$ROOT/.venv/bin/honcho" -f "$procfile" -d "$ROOT" start
 }
 

@@ -138,8 +138,9 @@ def establish_zone_id(command_id: str) -> str:
 
 def alliance_name(project: Project) -> str:
     # Several host units may share a region: the host's name keeps the names distinct.
-    host = host_unit_name(project["units"])
-    return f"{project['region']}{host or ''} 区域联建党建协作区"
+    host = host_unit_name(project["units"]) or ""
+    region = project["region"]
+    return f"{region}{'' if host in region else host} 区域联建党建协作区"
 
 
 # --------------------------------------------------------------------------- new zones

@@ -124,6 +124,9 @@ def test_alliance_needs_host_and_construction_and_merges_units_once() -> None:
     first = domain.alliance_zone_for(project("P1", "small", "renovation", [HOST, CON]), "ZR-x", AT)
     assert first["status"] == "active" and first["mode"] == "regional_alliance"
     assert first["name"] == "北区采油一厂 区域联建党建协作区"
+    # A region already named after its host unit is not named twice.
+    own = project("P9", "small", "renovation", [HOST, CON], region="采油一厂北区")
+    assert domain.alliance_zone_for(own, "ZR-z", AT)["name"] == "采油一厂北区 区域联建党建协作区"
     joined = domain.join_alliance(first, project("P2", "small", "safety_remediation", [HOST, CON, MGT]))
     assert joined["project_ids"] == ["P1", "P2"]
     assert [u["unit_id"] for u in joined["units"]] == ["H1", "C1", "M1"]
