@@ -101,7 +101,7 @@ async def _zone_compliance(runtime: Any, zone: dict[str, Any], period: str) -> Z
         )
     today = runtime.clock.now().date()
     windows = domain.windows_from_doc(zone.get("windows", []))
-    req = runtime.settings.requirements()
+    req = runtime.settings.requirements(zone["_id"])
     results = domain.evaluate(
         period,
         windows,

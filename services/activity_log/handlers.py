@@ -120,13 +120,13 @@ async def on_record(ctx: HandlerContext, data: ActivityRecord) -> None:
 async def on_tick(ctx: HandlerContext, previous: Any, now: Any) -> None:
     """When the clock passes a month's end + grace, evaluate every zone active in it, once."""
     grace = timedelta(hours=ctx.settings.cadence_grace_hours if ctx.settings else 24)
-    req = ctx.settings.requirements() if ctx.settings else domain.Requirements()
     for period in periods_closed_between(previous, now, ctx.tz, grace):
         for zone in await store.zones(ctx.db):
             eid = store.evaluation_id(zone["_id"], period)
             if await ctx.get(store.EVALUATIONS, eid) is not None:
                 continue
             windows = domain.windows_from_doc(zone.get("windows", []))
+            req = ctx.settings.requirements(zone["_id"]) if ctx.settings else domain.Requirements()
             results = domain.evaluate(
                 period, windows, await store.activities_of(ctx.db, zone["_id"], period), ctx.tz, req
             )
