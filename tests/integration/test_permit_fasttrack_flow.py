@@ -205,6 +205,7 @@ async def test_hot_work_is_blocked_until_checkin_and_gas_test_then_issued_and_a_
             key=project,
             time=at(9, 50),
         )
+        await stored(rt, "gas_tests", f"G2-{tag}")  # in before the signatures (another topic)
         await site.sign_all(f"WP-{w2}", at(9, 55), list(ROLES))
         await out.wait_for(lambda es: bool(blocks_after_approval(es, f"WP-{w2}")), what="the SIMOPS block")
         assert blocks_after_approval(out.events(), f"WP-{w2}") == [["simops_conflict"]]
@@ -232,6 +233,7 @@ async def test_hot_work_is_blocked_until_checkin_and_gas_test_then_issued_and_a_
             key=project,
             time=at(10, 40),
         )
+        await stored(rt, "gas_tests", f"G3-{tag}")
         await site.sign_all(f"WP-{w3}", at(10, 45), list(ROLES))
         await out.wait_for(lambda es: bool(blocks_after_approval(es, f"WP-{w3}")), what="the gas block")
         blocked = of(out.events(), f"WP-{w3}", "permit.blocked")[-1]
@@ -300,6 +302,8 @@ async def test_sla_expiry_suspension_wrong_signers_and_duplicates() -> None:
 
         # (4) Ticks past the SLA: exactly one breach naming who has not signed; past valid_until: expired.
         await site.sign_all(f"WP-{slow}", at(7, 30), ["host_rep"])
+        # The signature and the clock travel on different topics: let it land before time moves.
+        await site.wait(f"WP-{slow}", "permit.signed")
         await site.tick(at(10))
         await site.tick(at(11, 5))
         await site.tick(at(11, 30))
