@@ -47,6 +47,13 @@ REASON_WORDS = {
     "gas_test_missing": "no gas test in the last 30 minutes",
     "gas_test_failed": "the gas test failed",
     "simops_conflict": "another hot work overlaps in the same area",
+    # refusals of a signature
+    "signer_lacks_role": "the signer does not hold that role on the zone roster",
+    "role_not_required": "this permit needs no signature for that role",
+    "role_already_signed": "that role has already signed",
+    "permit_finished": "the permit is already finished",
+    "unknown_permit": "no such permit",
+    "signatures_not_requested": "signatures are not being collected yet",
 }
 
 
@@ -318,7 +325,9 @@ class Player:
         elif t == "permit.rejected":
             self.say(f"{self._t(e)} permit {d['permit']['permit_id']} rejected on site")
         elif t == "permit.command-rejected":
-            self.say(f"{self._t(e)} signature refused on {d['permit_id']}: {', '.join(d['reasons'])}")
+            self.say(
+                f"{self._t(e)} signature refused on {d['permit_id']}: {'; '.join(REASON_WORDS.get(r, r) for r in d['reasons'])}"
+            )
         elif t == "permit.expired":
             self.day_counts["expired"] += 1
         elif t == "activity.rejected":
