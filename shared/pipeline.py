@@ -380,9 +380,8 @@ class Pipeline:
         record: ConsumerRecord[Any, Any] | None,
         now: datetime | None = None,
     ) -> None:
-        processed = self.db[PROCESSED]
         where = (record.topic, record.partition) if record is not None else None
-        done = await self._stored_record(event, where) if where in self._replaying else None
+        done = await self._stored(event.id) if where in self._replaying else None
         if done is None:
             done = await self._handle(event, data, handler, record, now)
             if done is None:
@@ -395,17 +394,16 @@ class Pipeline:
         self._replaying.discard(where)
         await self._apply(done["writes"])
         await self._publish_events(done["events"])
-        await processed.update_one(
+        await self.db[PROCESSED].update_one(
             {"_id": event.id},
             {"$set": {"done": True, "n_writes": len(done["writes"])}, "$unset": {"writes": "", "events": ""}},
         )
         if done["events"]:
             log.debug("%s -> %s", event.type, ", ".join(e["value"]["type"] for e in done["events"]))
 
-    async def _stored_record(self, event: CloudEvent, where: tuple[str, int] | None) -> dict[str, Any] | None:
-        stored: dict[str, Any] | None = await self.db[PROCESSED].find_one({"_id": event.id})
-        if stored is None:
-            self._replaying.discard(where)
+    async def _stored(self, event_id: str) -> dict[str, Any] | None:
+        """The processed record of an event, if it was seen before."""
+        stored: dict[str, Any] | None = await self.db[PROCESSED].find_one({"_id": event_id})
         return stored
 
     async def _handle(
@@ -421,7 +419,6 @@ class Pipeline:
 
         The handler runs first and the record's unique _id decides: a fresh event costs one
         insert, and only a duplicate costs the look-up of the stored record."""
-        processed = self.db[PROCESSED]
         ctx = HandlerContext(
             service=self.service,
             event=event,
@@ -435,7 +432,7 @@ class Pipeline:
         except Exception as e:
             if is_transient(e):
                 raise
-            stored: dict[str, Any] | None = await processed.find_one({"_id": event.id})
+            stored = await self._stored(event.id)
             if stored is not None:
                 # A redelivery whose record already exists: what was staged then stands.
                 log.info(
@@ -457,11 +454,11 @@ class Pipeline:
             "done": False,
         }
         try:
-            await processed.insert_one(record_doc)
+            await self.db[PROCESSED].insert_one(record_doc)
         except DuplicateKeyError:
             # Seen before: finish the stored record (same writes, same event ids) unless it
             # is done; never what this run recomputed from today's state.
-            stored = await processed.find_one({"_id": event.id})
+            stored = await self._stored(event.id)
             assert stored is not None
             return stored
         return record_doc
