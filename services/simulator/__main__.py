@@ -20,7 +20,7 @@ import typer
 
 from shared.settings import ServiceSettings
 
-from .plan import build_plan
+from .plan import build_plan, check_days
 from .player import Player
 from .report import build_report, render
 from .world import build_world
@@ -119,13 +119,7 @@ def _run(
 ) -> bool:
     try:
         first_day = date.fromisoformat(start)
-        # The same checks the plan makes, before anything waits for the services.
-        build_plan(
-            build_world(seed=seed, zones=zones, host_units=host_units, units=units, start=first_day),
-            first_day,
-            days,
-            seed,
-        )
+        check_days(first_day, days)  # before anything waits for the services
     except ValueError as e:
         raise typer.BadParameter(str(e)) from e
     settings = ServiceSettings()

@@ -14,6 +14,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from shared.periods import month_of, period_days
+
 from .world import PlannedZone, Project, World
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -129,9 +131,24 @@ class Plan:
     @property
     def clock_end(self) -> datetime:
         """Far enough past the month's end for the cadence check (24 h grace) and the assessment close."""
-        last = self.last_day
-        nxt = date(last.year + last.month // 12, last.month % 12 + 1, 1)
-        return at(nxt + timedelta(days=3), 0, 0)
+        _, month_end = period_days(month_of(self.last_day))
+        return at(month_end + timedelta(days=4), 0, 0)
+
+
+def check_days(start: date, days: int) -> None:
+    """The played days must end on the last day of a month: the clock then closes that month,
+    and days left unplayed would count as activities nobody held (the ground truth knows
+    only the played ones). ValueError names a start that works."""
+    if days < 1:
+        raise ValueError(f"at least one simulated day is needed, got {days}")
+    last = start + timedelta(days=days - 1)
+    _, month_end = period_days(month_of(last))
+    if last != month_end:
+        raise ValueError(
+            f"the played days must end on a month's last day (the month is closed and checked): "
+            f"{start.isoformat()} + {days} days ends on {last.isoformat()}; "
+            f"for {days} days start on {(month_end - timedelta(days=days - 1)).isoformat()}"
+        )
 
 
 def build_plan(world: World, start: date, days: int, seed: int) -> Plan:
@@ -139,17 +156,8 @@ def build_plan(world: World, start: date, days: int, seed: int) -> Plan:
     seq = iter(range(1, 10**9))
     actions: list[Action] = []
     truth = GroundTruth()
-    if days < 1:
-        raise ValueError(f"at least one simulated day is needed, got {days}")
+    check_days(start, days)
     last = start + timedelta(days=days - 1)
-    if (last + timedelta(days=1)).day != 1:
-        # The clock closes the month after the last played day; days left unplayed would
-        # count as activities nobody held, and the ground truth knows only the played ones.
-        raise ValueError(
-            f"the played days must end on a month's last day (the month is closed and checked): "
-            f"{start.isoformat()} + {days} days ends on {last.isoformat()}; "
-            f"for {days} days start on {(date(last.year + last.month // 12, last.month % 12 + 1, 1) - timedelta(days=days)).isoformat()}"
-        )
     played = [start + timedelta(days=i) for i in range(days)]
     period = f"{last.year:04d}-{last.month:02d}"
 

@@ -325,9 +325,8 @@ class Player:
         elif t == "permit.rejected":
             self.say(f"{self._t(e)} permit {d['permit']['permit_id']} rejected on site")
         elif t == "permit.command-rejected":
-            self.say(
-                f"{self._t(e)} signature refused on {d['permit_id']}: {'; '.join(REASON_WORDS.get(r, r) for r in d['reasons'])}"
-            )
+            why = "; ".join(REASON_WORDS.get(r, r) for r in d["reasons"])
+            self.say(f"{self._t(e)} signature refused on {d['permit_id']}: {why}")
         elif t == "permit.expired":
             self.day_counts["expired"] += 1
         elif t == "activity.rejected":
