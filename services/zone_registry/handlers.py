@@ -52,9 +52,10 @@ def _refuse(ctx: HandlerContext, zone_id: str, reasons: list[str], zone: domain.
     )
 
 
-async def _free_zone_id(ctx: HandlerContext, make_id: Callable[[int], str], first: int = 1) -> str:
-    """The first id of the sequence not yet taken (by this handler's staged writes too)."""
-    n = first
+async def _free_zone_id(ctx: HandlerContext, make_id: Callable[[int], str]) -> str:
+    """The first id of the sequence not yet taken (by this handler's staged writes too);
+    a closed zone keeps its id, so it is taken for good."""
+    n = 1
     while await ctx.get(store.ZONES, make_id(n)) is not None:
         n += 1
     return make_id(n)
@@ -98,10 +99,8 @@ async def on_project_registered(ctx: HandlerContext, data: ProjectRegistered) ->
         zone = domain.join_alliance(plan.alliance, project)
         _announce(ctx, "zone.updated", zone)
     elif plan.step == domain.CoverageStep.FOUND_ALLIANCE:
-        # Numbered after every alliance this host and region ever had: a closed one keeps its id.
-        ever = await store.alliances_ever(ctx.db, project["host_unit_id"], data.region)
         zone_id = await _free_zone_id(
-            ctx, lambda n: domain.alliance_zone_id(project["host_unit_id"], data.region, n), ever + 1
+            ctx, lambda n: domain.alliance_zone_id(project["host_unit_id"], data.region, n)
         )
         zone = domain.alliance_zone_for(project, zone_id, ctx.moment)
         _announce(ctx, "zone.established", zone)

@@ -61,12 +61,6 @@ async def open_alliances(
     return docs
 
 
-async def alliances_ever(db: AsyncIOMotorDatabase[Any], host_unit_id: str | None, region: str) -> int:
-    return await db[ZONES].count_documents(
-        {"mode": ZoneMode.REGIONAL_ALLIANCE, "host_unit_id": host_unit_id, "region": region}
-    )
-
-
 async def all_zones(db: AsyncIOMotorDatabase[Any], query: dict[str, Any]) -> list[dict[str, Any]]:
     docs: list[dict[str, Any]] = await db[ZONES].find(query).sort("_id", 1).to_list(None)
     return docs

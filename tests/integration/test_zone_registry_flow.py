@@ -189,3 +189,33 @@ async def test_every_senseless_command_is_refused_with_a_reason() -> None:
         assert next(e for e in events if e.data.get("command_id") == command_id).data["reasons"] == [
             "zone_already_closed"
         ]
+
+
+async def test_a_closed_alliance_keeps_its_id_and_the_next_one_is_numbered_after_it() -> None:
+    tag = uuid.uuid4().hex[:6]
+    region = f"南区{tag}"
+    first, second = f"PA-{tag}", f"PB-{tag}"
+    async with Bus() as bus, serving(definition) as (_, http):
+        out = await bus.watch(Topic.ZONE_EVENTS.value)
+        await bus.publish(
+            "project.registered", registered(first, "small", "renovation", [HOST, CON], region), key=first
+        )
+        [founded] = await out.wait_for(
+            lambda es: [e for e in es if e.type == "zone.established"], what="the first alliance"
+        )
+        old_id = founded.data["zone"]["zone_id"]
+        assert old_id.startswith("ZR-H1-") and old_id.endswith("-1")
+        await bus.publish(
+            "project.completed", {"project_id": first, "completed_at": "2026-05-01T00:00:00+08:00"}, key=first
+        )
+        await out.wait_for(lambda es: any(e.type == "zone.closed" for e in es), what="the alliance closed")
+        await bus.publish(
+            "project.registered", registered(second, "small", "renovation", [HOST, CON], region), key=second
+        )
+        events = await out.wait_for(
+            lambda es: len([e for e in es if e.type == "zone.established"]) == 2, what="a second alliance"
+        )
+        new_id = [e for e in events if e.type == "zone.established"][1].data["zone"]["zone_id"]
+        assert new_id == old_id[: -len("-1")] + "-2"
+        assert (await http.get(f"/zones/{old_id}")).json()["status"] == "closed"
+        assert (await http.get(f"/zones/{new_id}")).json()["project_ids"] == [second]
