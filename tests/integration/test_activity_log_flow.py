@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from services.activity_log.app import definition
 from shared.events import CloudEvent, Topic
-from tests.support import Bus, running, serving, stored
+from tests.support import Bus, eventually, running, serving, stored
 
 TZ = ZoneInfo("Asia/Shanghai")
 MEMBERS = [
@@ -207,3 +207,50 @@ async def test_each_refusal_reason_reaches_activity_rejected() -> None:
         for code, a in cases.items():
             assert got[a["activity_id"]] == [code], (code, got[a["activity_id"]])
         assert not [e for e in events if e.type == "activity.recorded"]
+
+
+async def test_a_zone_with_its_own_requirement_is_judged_by_it_live_and_at_the_close() -> None:
+    tag = uuid.uuid4().hex[:6]
+    plain, strict = f"Z-{tag}-plain", f"Z-{tag}-strict"
+    overrides = {strict: {"weekly_meetings_per_week": 2}}
+    async with Bus() as bus, serving(definition, cadence_zone_overrides=overrides) as (rt, http):
+        out = await bus.watch(Topic.ACTIVITY_EVENTS.value)
+        await tick(bus, "2026-03-31T23:00:00+08:00")
+        for zone_id in (plain, strict):
+            await bus.publish(
+                "zone.established",
+                {"zone": snapshot(zone_id)},
+                key=zone_id,
+                time=datetime(2026, 4, 1, tzinfo=TZ),
+            )
+            await stored(rt, "zones", zone_id)
+        meetings = [
+            activity(zone_id, "weekly_meeting", d, 16)
+            for zone_id in (plain, strict)
+            for d in (date(2026, 4, day) for day in (2, 9, 16, 23, 30))
+        ]
+        for a in meetings:
+            await bus.publish("activity.record", a, key=a["zone_id"])
+        await out.wait_for(
+            lambda es: len([e for e in es if e.type == "activity.recorded"]) == len(meetings),
+            what="every meeting recorded",
+        )
+        await tick(bus, "2026-04-30T20:00:00+08:00")
+        evening = datetime(2026, 4, 30, 20, tzinfo=TZ)
+        await eventually(lambda: rt.clock.now() >= evening, what="the service's clock at the tick")
+
+        async def weekly_live(zone_id: str) -> dict[str, Any]:
+            read = (await http.get(f"/zones/{zone_id}/compliance", params={"period": "2026-04"})).json()
+            assert read["closed"] is False
+            return next(r for r in read["rules"] if r["rule"] == "weekly_meeting")
+
+        assert (await weekly_live(plain))["met"] is True
+        assert (await weekly_live(strict))["met"] is False and (await weekly_live(strict))["actual"] == 0
+
+        await tick(bus, "2026-05-02T00:00:00+08:00")
+        events = await out.wait_for(
+            lambda es: len(compliance(es, plain)) == 5 and len(compliance(es, strict)) == 5,
+            what="both zones evaluated",
+        )
+        assert compliance(events, plain)["weekly_meeting"] == (5, 5, True)
+        assert compliance(events, strict)["weekly_meeting"] == (5, 0, False)
