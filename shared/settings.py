@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -31,6 +32,18 @@ class ServiceSettings(BaseSettings):
     auto_offset_reset: Literal["earliest", "latest"] = "earliest"
     # A suffix for consumer groups and databases, so tests can run isolated copies.
     instance_suffix: str = ""
+    # Local infrastructure only: moves the default Kafka, Mongo and HTTP ports by this much,
+    # so several checkouts can each run their own (deploy/local/infra.sh reads it too).
+    port_offset: int = 0
+
+    @model_validator(mode="after")
+    def _offset_local_ports(self) -> ServiceSettings:
+        if self.port_offset:
+            if "kafka_bootstrap" not in self.model_fields_set:
+                self.kafka_bootstrap = f"127.0.0.1:{9092 + self.port_offset}"
+            if "mongo_url" not in self.model_fields_set:
+                self.mongo_url = f"mongodb://127.0.0.1:{27017 + self.port_offset}"
+        return self
 
     def database_name(self, service: str) -> str:
         return f"{self.mongo_db_prefix}{service}{self.instance_suffix}"

@@ -27,12 +27,14 @@ from shared.events import CONTENT_TYPE, CloudEvent, make_event, new_event_id, sp
 from shared.service import Runtime, ServiceDefinition, create_app
 from shared.settings import ServiceSettings
 
-KAFKA = "127.0.0.1:9092"
-MONGO = "mongodb://127.0.0.1:27017"
+_LOCAL = ServiceSettings()  # PBZ_PORT_OFFSET moves the local infrastructure's ports
+KAFKA = _LOCAL.kafka_bootstrap
+MONGO = _LOCAL.mongo_url
 
 
 def infra_up() -> bool:
-    for host, port in (("127.0.0.1", 9092), ("127.0.0.1", 27017)):
+    mongo_port = int(MONGO.rsplit(":", 1)[1].split("/")[0])
+    for host, port in (("127.0.0.1", int(KAFKA.rsplit(":", 1)[1])), ("127.0.0.1", mongo_port)):
         with socket.socket() as s:
             s.settimeout(0.5)
             if s.connect_ex((host, port)) != 0:

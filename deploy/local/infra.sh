@@ -15,8 +15,11 @@ LOCAL="${PBZ_LOCAL_DIR:-$ROOT/.local}"
 PY="${PY:-$ROOT/.venv/bin/python}"
 KAFKA_VERSION="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$HERE/pom.xml")"
 FERRETDB_VERSION="v1.24.2"
-KAFKA_HOST=127.0.0.1 KAFKA_PORT=9092 CONTROLLER_PORT=9093
-MONGO_HOST=127.0.0.1 MONGO_PORT=27017
+# PBZ_PORT_OFFSET moves every port (e.g. 100: Kafka 9192, FerretDB 27117), so several
+# checkouts can run their own infrastructure side by side on one machine.
+OFFSET="${PBZ_PORT_OFFSET:-0}"
+KAFKA_HOST=127.0.0.1 KAFKA_PORT=$((9092 + OFFSET)) CONTROLLER_PORT=$((9093 + OFFSET))
+MONGO_HOST=127.0.0.1 MONGO_PORT=$((27017 + OFFSET))
 
 KAFKA_LIBS="$LOCAL/kafka/libs-$KAFKA_VERSION"
 KAFKA_DATA="$LOCAL/kafka/data"

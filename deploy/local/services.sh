@@ -13,7 +13,9 @@ mkdir -p "$RUN" "$LOGS"
 # The demo replays a month with clock ticks; override with PBZ_CLOCK=wall.
 export PBZ_CLOCK="${PBZ_CLOCK:-events}"
 
-declare -A PORTS=([zone_registry]=8001 [activity_log]=8002 [permit_fasttrack]=8003 [assessment]=8004)
+OFFSET="${PBZ_PORT_OFFSET:-0}"
+declare -A PORTS=([zone_registry]=$((8001 + OFFSET)) [activity_log]=$((8002 + OFFSET))
+  [permit_fasttrack]=$((8003 + OFFSET)) [assessment]=$((8004 + OFFSET)))
 ORDER=(zone_registry activity_log permit_fasttrack assessment)
 
 present() { for s in "${ORDER[@]}"; do [ -f "services/$s/__main__.py" ] && echo "$s"; done; }
@@ -32,7 +34,7 @@ foreground() {
   # The console is the simulator's narration; each service's structured log goes to its file
   # (a service that dies still shows as "exited" here, and honcho stops the others).
   for s in $(present); do
-    echo "${s//_/-}: exec $PY -m services.$s >>$LOGS/$s.log 2>&1" >>"$procfile"
+    echo "${s//_/-}: PBZ_HTTP_PORT=${PORTS[$s]} exec $PY -m services.$s >>$LOGS/$s.log 2>&1" >>"$procfile"
   done
   if [ -f services/simulator/__main__.py ]; then
     echo "simulator: exec $PY -m services.simulator run" >>"$procfile"
@@ -46,7 +48,7 @@ foreground() {
 up() {
   for s in $(present); do
     if [ -f "$RUN/$s.pid" ] && kill -0 "$(cat "$RUN/$s.pid")" 2>/dev/null; then continue; fi
-    nohup "$PY" -m "services.$s" >"$LOGS/$s.log" 2>&1 &
+    PBZ_HTTP_PORT=${PORTS[$s]} nohup "$PY" -m "services.$s" >"$LOGS/$s.log" 2>&1 &
     echo $! >"$RUN/$s.pid"
   done
   for s in $(present); do

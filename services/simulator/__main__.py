@@ -98,9 +98,10 @@ async def play_and_report(
     return report.ok
 
 
-def _clients(host: str) -> dict[str, httpx.AsyncClient]:
+def _clients(host: str, offset: int) -> dict[str, httpx.AsyncClient]:
     return {
-        name: httpx.AsyncClient(base_url=f"http://{host}:{port}", timeout=30) for name, port in PORTS.items()
+        name: httpx.AsyncClient(base_url=f"http://{host}:{port + offset}", timeout=30)
+        for name, port in PORTS.items()
     }
 
 
@@ -126,7 +127,7 @@ def _run(
     groups = {settings.group_id(title): topics for title, topics in consumed_topics().items()}
 
     async def main() -> bool:
-        clients = _clients("127.0.0.1")
+        clients = _clients("127.0.0.1", settings.port_offset)
         try:
             await wait_ready(clients)
             ok = await play_and_report(
@@ -149,7 +150,7 @@ def _run(
         if keep_alive:
             print("\nThe services keep running with the month's data:", flush=True)
             for name, port in PORTS.items():
-                print(f"  {name:<17} http://127.0.0.1:{port}/docs", flush=True)
+                print(f"  {name:<17} http://127.0.0.1:{port + settings.port_offset}/docs", flush=True)
             print("Ctrl-C stops everything.", flush=True)
             await asyncio.Event().wait()  # until Ctrl-C
         return ok
