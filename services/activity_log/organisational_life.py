@@ -307,10 +307,6 @@ def reminders_due(
     return out
 
 
-def local_date(at: datetime, tz: ZoneInfo) -> date:
-    return at.astimezone(tz).date()
-
-
 def period_end(period: str, tz: ZoneInfo) -> datetime:
     """The end of a period as an aware datetime (its close is this plus the grace)."""
     if len(period) == 4:

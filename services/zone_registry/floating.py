@@ -27,7 +27,7 @@ from shared.events.catalog import (
     ZoneSettings,
     ZoneStatus,
 )
-from shared.membership import away_since, is_floating, months_between, standing, transfer_due_on
+from shared.membership import away_since, is_floating, months_between, transfer_due_on
 
 # --------------------------------------------------------------------------- transfer due
 
@@ -58,7 +58,9 @@ def transfers_due(
         start = away_since(m)
         if due is None or start is None or m.member_id in raised:
             continue
-        if standing(m, today) is MemberStanding.TRANSFER_DUE:
+        moved = m.transferred_on is not None and m.transferred_on <= today
+        # A 预备党员 away six months moves too: the transfer does not wait on the vote.
+        if due <= today and not moved:
             out.append(
                 TransferDue(
                     zone_id,

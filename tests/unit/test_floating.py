@@ -67,6 +67,11 @@ def test_the_transfer_is_raised_once_per_member_and_zone() -> None:
     assert len(transfers_due("Z-2", [AWAY], date(2026, 9, 1), already_raised=[])) == 1
 
 
+def test_a_probationary_floating_member_falls_due_too() -> None:
+    m = member(away_since="2026-01-15", probationary=True)
+    assert [d.member_id for d in transfers_due("Z-1", [m], date(2026, 7, 15))] == ["M-2"]
+
+
 def test_staff_and_transferred_members_never_fall_due() -> None:
     staff = member("M-1", "staff", joined_on="2025-01-01")
     moved = member("M-3", away_since="2026-01-15", transferred_on="2026-07-20")

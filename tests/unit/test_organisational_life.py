@@ -16,6 +16,7 @@ from services.activity_log.organisational_life import (
     ReminderDays,
     closed_periods,
     evaluate_period,
+    period_end,
     reminder_day,
     reminder_periods,
     reminders_due,
@@ -143,6 +144,12 @@ def test_a_running_period_is_cut_at_today() -> None:
     acts = [held("branch_committee_meeting", date(2026, 4, 28))]
     running = by_rule(evaluate_period("2026-04", ALWAYS, acts, TZ, until=date(2026, 4, 20)))
     assert running[R.BRANCH_COMMITTEE_MEETING] == (1, 0, False)
+
+
+def test_period_ends_of_a_month_a_quarter_and_a_year() -> None:
+    assert period_end("2026-04", TZ) == datetime(2026, 5, 1, tzinfo=TZ)
+    assert period_end("2026-Q4", TZ) == datetime(2027, 1, 1, tzinfo=TZ)
+    assert period_end("2026", TZ) == datetime(2027, 1, 1, tzinfo=TZ)
 
 
 def test_a_clock_move_over_the_new_year_closes_the_month_quarter_and_year_once_each() -> None:
