@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from shared import zone_copy
+from shared.actor import actor_of, trusted_sources
 from shared.events.catalog import ActivityRecord
 from shared.periods import month_of, periods_closed_between
 from shared.pipeline import HandlerContext, Handlers
@@ -36,7 +37,8 @@ async def on_record(ctx: HandlerContext, data: ActivityRecord) -> None:
         return  # the same activity twice: one record, one event
     zone = await ctx.get(zone_copy.ZONES, data.zone_id)
     mentioned = await store.problems(ctx.db, data.problems_resolved)
-    reasons = domain.refusal_reasons(
+    reasons = domain.actor_refusals(actor_of(ctx.event, trusted_sources(ctx.settings)), zone)
+    reasons += domain.refusal_reasons(
         zone=zone,
         kind=data.kind,
         slot=data.slot,

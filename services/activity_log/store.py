@@ -16,6 +16,7 @@ EVALUATIONS = "evaluations"  # one per (zone, period): the cadence check is done
 
 INDEXES = [
     *zone_copy.INDEXES,
+    Index(zone_copy.ZONES, [("members.member_id", 1)]),
     Index(ACTIVITIES, [("zone_id", 1), ("period", 1)]),
     Index(ACTIVITIES, [("zone_id", 1), ("kind", 1), ("started_at", 1)]),
     Index(ACTIVITIES, [("attendee_member_ids", 1)]),
@@ -46,3 +47,12 @@ async def activities_of(db: AsyncIOMotorDatabase[Any], zone_id: str, period: str
 async def zones(db: AsyncIOMotorDatabase[Any]) -> list[dict[str, Any]]:
     docs: list[dict[str, Any]] = await db[zone_copy.ZONES].find({}).sort("_id", 1).to_list(None)
     return docs
+
+
+async def secretary_of_member(db: AsyncIOMotorDatabase[Any], secretary_id: str, member_id: str) -> bool:
+    """Whether ``secretary_id`` is the secretary of a zone whose roster holds ``member_id``."""
+    query = {
+        "members": {"$elemMatch": {"member_id": secretary_id, "zone_role": "secretary"}},
+        "members.member_id": member_id,
+    }
+    return int(await db[zone_copy.ZONES].count_documents(query, limit=1)) > 0

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from .catalog import REGISTRY, Topic
+from .catalog import REASON_CODES, REGISTRY, Topic
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "events.md"
 
@@ -121,6 +121,8 @@ def render() -> str:
             lines += field_table(nested[name])
             lines.append("")
             _enums_in(nested[name], enums)
+    for reasons in REASON_CODES:
+        enums.setdefault(reasons.__name__, reasons)
     if enums:
         lines.append("## Vocabularies and reason codes\n")
         for name in sorted(enums):

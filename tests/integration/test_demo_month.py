@@ -18,7 +18,7 @@ from services.simulator.report import build_report, render
 from services.simulator.world import build_world
 from services.zone_registry.app import definition as zone_registry
 from shared.events import Topic, spec_for
-from tests.support import KAFKA, Watcher, eventually, serving
+from tests.support import KAFKA, Watcher, eventually, identity, serving
 
 DEFINITIONS = (zone_registry, activity_log, permit_fasttrack, assessment)
 EMITTED = [Topic.ZONE_EVENTS, Topic.ACTIVITY_EVENTS, Topic.PERMIT_EVENTS, Topic.ASSESSMENT_EVENTS]
@@ -57,7 +57,7 @@ async def test_a_short_month_replayed_through_the_whole_system_matches_the_groun
             for rt, _ in running
         }
         clients = {rt.definition.title: client for rt, client in running}
-        async with Player(plan, bootstrap=KAFKA, groups=groups, seed=11) as player:
+        async with Player(plan, bootstrap=KAFKA, groups=groups, seed=11, identity=identity()) as player:
             stats = await player.play()
             await player.caught_up()
         report = await build_report(clients, plan, player.zone_ids, stats)
