@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
 import uuid
 from typing import Annotated, Any
 
-import orjson
 from fastapi import FastAPI, Header, Request
 from fastapi.dependencies.utils import get_flat_params
 from fastapi.exceptions import RequestValidationError
@@ -105,9 +105,17 @@ def document(router: APIRouter) -> None:
             continue
         if route.body_field is not None:
             route.responses.setdefault(400, _doc(ProblemDetail, "The body is not UTF-8 JSON (invalid_body)"))
-        if route.body_field is not None or get_flat_params(route.dependant):
+        params = get_flat_params(route.dependant)
+        if route.body_field is not None or params:
             route.responses.setdefault(
                 422, _doc(ValidationProblem, "A field or parameter breaks its schema (invalid_request)")
+            )
+        if any(p.alias == "Idempotency-Key" for p in params):
+            route.responses.setdefault(
+                409,
+                _doc(
+                    ProblemDetail, "This Idempotency-Key came with another request (idempotency_key_reused)"
+                ),
             )
 
 
@@ -230,8 +238,10 @@ class Remembered(BaseModel):
 
 
 def fingerprint(event_type: str, data: dict[str, Any], key: str | None) -> str:
-    blob = orjson.dumps({"type": event_type, "key": key, "data": data}, option=orjson.OPT_SORT_KEYS)
-    return hashlib.sha256(blob).hexdigest()
+    # The standard library's encoder: a sender's extra field may hold an integer beyond 64
+    # bits, which orjson refuses.
+    blob = json.dumps({"type": event_type, "key": key, "data": data}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
 
 
 def idempotency_record_id(service: str, caller: str, key: str) -> str:

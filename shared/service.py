@@ -266,7 +266,7 @@ async def accept(
 ) -> CommandAccepted:
     """Publish a command for ``actor``. With an ``Idempotency-Key`` a retry of the same request
     answers the first command again without publishing; the same key with another request
-    is refused (422 ``idempotency_key_reused``)."""
+    is refused (409 ``idempotency_key_reused``)."""
     topic = spec_for(event_type).topic.value
     if idempotency_key is None:
         event = await runtime.publish_command(event_type, data, key, actor)
@@ -277,7 +277,7 @@ async def accept(
     if seen is not None:
         if seen.fingerprint != print_:
             raise ApiProblem(
-                422, HttpReason.IDEMPOTENCY_KEY_REUSED, "this Idempotency-Key was used for another request"
+                409, HttpReason.IDEMPOTENCY_KEY_REUSED, "this Idempotency-Key was used for another request"
             )
         return CommandAccepted(command_id=seen.command_id, type=seen.type, topic=seen.topic)
     event = await runtime.publish_command(

@@ -50,9 +50,11 @@ async def zones(db: AsyncIOMotorDatabase[Any]) -> list[dict[str, Any]]:
 
 
 async def secretary_of_member(db: AsyncIOMotorDatabase[Any], secretary_id: str, member_id: str) -> bool:
-    """Whether ``secretary_id`` is the secretary of a zone whose roster holds ``member_id``."""
-    query = {
-        "members": {"$elemMatch": {"member_id": secretary_id, "zone_role": "secretary"}},
-        "members.member_id": member_id,
-    }
-    return int(await db[zone_copy.ZONES].count_documents(query, limit=1)) > 0
+    """Whether ``secretary_id`` is the secretary of a zone whose roster holds ``member_id``.
+
+    (The roster is checked here: FerretDB has neither ``$elemMatch`` on fields nor ``$all``
+    through an array of documents; the zones holding the member are few.)"""
+    async for zone in db[zone_copy.ZONES].find({"members.member_id": member_id}, {"members": 1}):
+        if any(m["member_id"] == secretary_id and m["zone_role"] == "secretary" for m in zone["members"]):
+            return True
+    return False

@@ -205,7 +205,7 @@ class ActorRefusal(StrEnum):
 
 
 class HttpReason(StrEnum):
-    """The ``reason`` of an HTTP error answer (401, 403, 400, 404, 422, 503, 500)."""
+    """The ``reason`` of an HTTP error answer (401, 403, 400, 404, 409, 422, 503, 500)."""
 
     TOKEN_MISSING = "token_missing"  # 401
     TOKEN_INVALID = "token_invalid"  # 401: not a JWT, bad signature, wrong issuer or audience
@@ -216,7 +216,7 @@ class HttpReason(StrEnum):
     NOT_OWN_RECORD = "not_own_record"  # 403: another member's record
     INVALID_BODY = "invalid_body"  # 400: the body is not UTF-8 JSON
     INVALID_REQUEST = "invalid_request"  # 422: a field or parameter breaks its schema
-    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"  # 422: the same key with another request
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"  # 409: the same key with another request
     NOT_FOUND = "not_found"  # 404
     METHOD_NOT_ALLOWED = "method_not_allowed"  # 405
     BROKER_UNAVAILABLE = "broker_unavailable"  # 503 + Retry-After: Kafka does not answer
