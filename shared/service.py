@@ -71,6 +71,7 @@ class Runtime:
             client_id=f"pbz-{definition.title}",
             log_level=logging.DEBUG,  # FastStream's per-message lines; ours say more
             enable_idempotence=True,
+            security=settings.kafka_security_options(),  # SASL/SCRAM: this service's own principal
         )
         self.pipeline = Pipeline(
             service=definition.title,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from faststream.security import BaseSecurity, SASLScram512
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -14,6 +15,12 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PBZ_", env_file=".env", extra="ignore")
 
     kafka_bootstrap: str = "127.0.0.1:9092"
+    # Kafka's own authentication: plaintext (the local default), or SASL/SCRAM-SHA-512 with one
+    # principal per service and per publisher, authorised by the broker's ACLs
+    # (deploy/local/infra.sh with PBZ_KAFKA_SECURITY=scram; compose's scram profile).
+    kafka_security: Literal["plaintext", "scram"] = "plaintext"
+    kafka_username: str = ""
+    kafka_password: SecretStr = SecretStr("")
     mongo_url: str = "mongodb://127.0.0.1:27017"
     # Each service keeps its own database: "<prefix><service>" (e.g. pbz_zone_registry).
     mongo_db_prefix: str = "pbz_"
@@ -59,6 +66,13 @@ class ServiceSettings(BaseSettings):
     # An HTTP write waits this long for Kafka before answering 503 with Retry-After.
     publish_timeout_s: float = Field(1.5, gt=0, le=2.0)
     retry_after_s: int = Field(5, ge=1)
+    # How long Kafka keeps personal data (shared.admin create-topics applies it): commands on
+    # pbz.zone.commands (names, phones) are deleted after it, and pbz.zone.events is compacted
+    # so that a roster snapshot superseded — by an erasure, say — is gone after it (the
+    # latest snapshot of each zone stays: the services' zone copies rebuild from it).
+    personal_data_retention_hours: float = Field(720.0, gt=0)
+    # pbz.dlq keeps the original bytes of what could not be read, whatever they hold.
+    dlq_retention_hours: float = Field(336.0, gt=0)
 
     @field_validator("oidc_algorithms")
     @classmethod
@@ -79,6 +93,31 @@ class ServiceSettings(BaseSettings):
                 self.mongo_url = f"mongodb://127.0.0.1:{27017 + self.port_offset}"
             if "oidc_issuer" not in self.model_fields_set:
                 self.oidc_issuer = f"http://127.0.0.1:{8080 + self.port_offset}/realms/pbz"
+        return self
+
+    def kafka_security_options(self) -> BaseSecurity | None:
+        """FastStream's security for the broker connection (None: plaintext)."""
+        if self.kafka_security != "scram":
+            return None
+        return SASLScram512(self.kafka_username, self.kafka_password.get_secret_value())
+
+    def kafka_client_options(self) -> dict[str, Any]:
+        """The same, as aiokafka client keyword arguments (admin tools)."""
+        if self.kafka_security != "scram":
+            return {}
+        return {
+            "security_protocol": "SASL_PLAINTEXT",
+            "sasl_mechanism": "SCRAM-SHA-512",
+            "sasl_plain_username": self.kafka_username,
+            "sasl_plain_password": self.kafka_password.get_secret_value(),
+        }
+
+    @model_validator(mode="after")
+    def _scram_needs_a_principal(self) -> ServiceSettings:
+        if self.kafka_security == "scram" and not (
+            self.kafka_username and self.kafka_password.get_secret_value()
+        ):
+            raise ValueError("PBZ_KAFKA_SECURITY=scram needs PBZ_KAFKA_USERNAME and PBZ_KAFKA_PASSWORD")
         return self
 
     @property

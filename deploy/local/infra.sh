@@ -6,6 +6,12 @@
 #
 #   deploy/local/infra.sh up      fetch/build on first use, start all three, wait, create topics
 #   deploy/local/infra.sh down    stop them
+#   deploy/local/infra.sh scram-up | scram-down
+#                                 a second broker in the SASL/SCRAM profile (ports 9094/9095 +
+#                                 offset): one principal per service and publisher, ACLs
+#
+# PBZ_KAFKA_SECURITY=scram runs the main broker itself in the SASL/SCRAM profile (its own
+# data directory); the services then need PBZ_KAFKA_USERNAME/PBZ_KAFKA_PASSWORD (README).
 #   deploy/local/infra.sh status
 #   deploy/local/infra.sh clean   stop and delete the data (not the downloads)
 set -euo pipefail
@@ -28,8 +34,15 @@ FERRET_DEBUG_PORT=$((8088 + OFFSET))
 # client redirects to.
 KC_HOST=127.0.0.1 KC_PORT=$((8080 + OFFSET)) KC_MGMT_PORT=$((9000 + OFFSET)) WEB_PORT=$((8000 + OFFSET))
 
-KAFKA_LIBS="$LOCAL/kafka/libs-$KAFKA_VERSION"
+# Keyed by the pom: a new dependency (kafka-tools, say) fetches the libraries anew.
+KAFKA_LIBS="$LOCAL/kafka/libs-$KAFKA_VERSION-$(md5sum "$HERE/pom.xml" | cut -c1-8)"
+KAFKA_SECURITY="${PBZ_KAFKA_SECURITY:-plaintext}"
 KAFKA_DATA="$LOCAL/kafka/data"
+[ "$KAFKA_SECURITY" = scram ] && KAFKA_DATA="$LOCAL/kafka/data-scram"
+# The second broker of `scram-up`.
+SCRAM_PORT=$((9094 + OFFSET)) SCRAM_CONTROLLER_PORT=$((9095 + OFFSET))
+SCRAM_DATA="$LOCAL/kafka-scram/data"
+SCRAM_ADMIN_PASSWORD="${PBZ_KAFKA_ADMIN_PASSWORD:-admin-kafka-demo}"
 # "-idx": built with the _id index fix below (a binary built without it is not reused).
 FERRET_BIN="$LOCAL/bin/ferretdb-$FERRETDB_VERSION-idx"
 FERRET_DATA="$LOCAL/ferretdb/data"
@@ -123,23 +136,80 @@ start_ferretdb() {
   echo $! >"$RUN/ferretdb.pid"
 }
 
-start_kafka() {
-  if port_open $KAFKA_HOST $KAFKA_PORT; then say "Kafka already on $KAFKA_HOST:$KAFKA_PORT"; return 0; fi
-  mkdir -p "$KAFKA_DATA" "$RUN" "$LOGS"
-  sed -e "s#@DATA@#$KAFKA_DATA#" -e "s#@HOST@#$KAFKA_HOST#g" \
-    -e "s#@PORT@#$KAFKA_PORT#" -e "s#@CONTROLLER_PORT@#$CONTROLLER_PORT#g" \
-    "$HERE/server.properties" >"$LOCAL/kafka/server.properties"
-  local cp="$KAFKA_LIBS/*"
-  if [ ! -f "$KAFKA_DATA/meta.properties" ]; then
-    local id
+# start_kafka_node NAME PORT CONTROLLER_PORT DATA PROFILE: one KRaft node (broker and
+# controller), plaintext or SASL/SCRAM; its config is written beside its data.
+start_kafka_node() {
+  local name=$1 port=$2 cport=$3 data=$4 profile=$5 template="$HERE/server.properties"
+  if port_open $KAFKA_HOST "$port"; then say "Kafka already on $KAFKA_HOST:$port"; return 0; fi
+  [ "$profile" = scram ] && template="$HERE/server-scram.properties"
+  mkdir -p "$data" "$RUN" "$LOGS"
+  local conf="$data/../server.properties" cp="$KAFKA_LIBS/*"
+  sed -e "s#@DATA@#$data#" -e "s#@HOST@#$KAFKA_HOST#g" \
+    -e "s#@PORT@#$port#" -e "s#@CONTROLLER_PORT@#$cport#g" -e "s#@ADMIN_PASSWORD@#$SCRAM_ADMIN_PASSWORD#g" \
+    "$template" >"$conf"
+  if [ ! -f "$data/meta.properties" ]; then
+    local id scram=()
     id="$(java -cp "$cp" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)"
+    if [ "$profile" = scram ]; then
+      # Every principal's SCRAM credential goes into the metadata log at format time.
+      scram+=(--add-scram "SCRAM-SHA-512=[name=admin,password=$SCRAM_ADMIN_PASSWORD]")
+      local p
+      for p in $("$PY" -m services.kafka_acls principals); do
+        scram+=(--add-scram "SCRAM-SHA-512=[name=$p,password=$p-kafka-demo]")
+      done
+    fi
     java -cp "$cp" -Dlog4j2.configurationFile="$HERE/log4j2.yaml" kafka.tools.StorageTool format \
-      -t "$id" -c "$LOCAL/kafka/server.properties" >"$LOGS/kafka-format.log" 2>&1
+      -t "$id" -c "$conf" "${scram[@]}" >"$LOGS/$name-format.log" 2>&1
   fi
   nohup java -Xms256m -Xmx1g -XX:+UseG1GC -Djava.awt.headless=true \
-    -Dlog4j2.configurationFile="$HERE/log4j2.yaml" -cp "$cp" kafka.Kafka "$LOCAL/kafka/server.properties" \
-    >"$LOGS/kafka.log" 2>&1 &
-  echo $! >"$RUN/kafka.pid"
+    -Dlog4j2.configurationFile="$HERE/log4j2.yaml" -cp "$cp" kafka.Kafka "$conf" \
+    >"$LOGS/$name.log" 2>&1 &
+  echo $! >"$RUN/$name.pid"
+}
+
+start_kafka() { start_kafka_node kafka $KAFKA_PORT $CONTROLLER_PORT "$KAFKA_DATA" "$KAFKA_SECURITY"; }
+
+# grant_acls PORT DATA: the ACLs of services.kafka_acls, once per data directory.
+grant_acls() {
+  local port=$1 data=$2 admin="$2/../admin.properties" cp="$KAFKA_LIBS/*"
+  [ -f "$data/.acls" ] && return 0
+  cat >"$admin" <<PROPS
+security.protocol=SASL_PLAINTEXT
+sasl.mechanism=SCRAM-SHA-512
+sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$SCRAM_ADMIN_PASSWORD";
+PROPS
+  local acl=(java -Dlog4j2.configurationFile="$HERE/log4j2.yaml" -cp "$cp" org.apache.kafka.tools.AclCommand
+    --bootstrap-server "$KAFKA_HOST:$port" --command-config "$admin" --add)
+  local role principal group topics t
+  while read -r role principal rest; do
+    topics=()
+    if [ "$role" = consumer ]; then
+      group=${rest%% *}
+      for t in ${rest#* }; do topics+=(--topic "$t"); done
+      "${acl[@]}" --allow-principal "User:$principal" --operation Read --operation Describe "${topics[@]}" >/dev/null
+      # Prefixed: tests and scaled-out copies add a suffix to the group id.
+      "${acl[@]}" --allow-principal "User:$principal" --operation Read --group "$group" \
+        --resource-pattern-type prefixed >/dev/null
+    else
+      for t in $rest; do topics+=(--topic "$t"); done
+      "${acl[@]}" --allow-principal "User:$principal" --producer --idempotent "${topics[@]}" >/dev/null
+    fi
+  done < <("$PY" -m services.kafka_acls)
+  touch "$data/.acls"
+  say "ACLs granted on $KAFKA_HOST:$port (services.kafka_acls)"
+}
+
+scram_env() { # the admin principal, for shared.admin on a SCRAM broker
+  echo PBZ_KAFKA_SECURITY=scram PBZ_KAFKA_USERNAME=admin PBZ_KAFKA_PASSWORD="$SCRAM_ADMIN_PASSWORD"
+}
+
+scram_up() {
+  fetch_kafka
+  start_kafka_node kafka-scram $SCRAM_PORT $SCRAM_CONTROLLER_PORT "$SCRAM_DATA" scram
+  wait_port $KAFKA_HOST $SCRAM_PORT kafka-scram 90
+  env $(scram_env) PBZ_KAFKA_BOOTSTRAP="$KAFKA_HOST:$SCRAM_PORT" "$PY" -m shared.admin create-topics | sed 's/^/[infra] /'
+  grant_acls $SCRAM_PORT "$SCRAM_DATA"
+  say "SASL/SCRAM Kafka on $KAFKA_HOST:$SCRAM_PORT (principals: python -m services.kafka_acls principals)"
 }
 
 start_keycloak() {
@@ -193,7 +263,12 @@ up() {
   start_kafka
   wait_port $MONGO_HOST $MONGO_PORT ferretdb 30
   wait_port $KAFKA_HOST $KAFKA_PORT kafka 90
-  PBZ_KAFKA_BOOTSTRAP="$KAFKA_HOST:$KAFKA_PORT" "$PY" -m shared.admin create-topics | sed 's/^/[infra] /'
+  if [ "$KAFKA_SECURITY" = scram ]; then
+    env $(scram_env) PBZ_KAFKA_BOOTSTRAP="$KAFKA_HOST:$KAFKA_PORT" "$PY" -m shared.admin create-topics | sed 's/^/[infra] /'
+    grant_acls $KAFKA_PORT "$KAFKA_DATA"
+  else
+    PBZ_KAFKA_BOOTSTRAP="$KAFKA_HOST:$KAFKA_PORT" "$PY" -m shared.admin create-topics | sed 's/^/[infra] /'
+  fi
   wait_keycloak
   say "up in $((SECONDS - t0)) s: Kafka $KAFKA_VERSION on $KAFKA_HOST:$KAFKA_PORT, FerretDB $FERRETDB_VERSION on $MONGO_HOST:$MONGO_PORT, Keycloak $KEYCLOAK_VERSION on http://$KC_HOST:$KC_PORT (realm pbz)"
 }
@@ -212,10 +287,10 @@ stop_one() {
   say "$name stopped"
 }
 
-down() { stop_one keycloak group; stop_one kafka; stop_one ferretdb; }
+down() { stop_one keycloak group; stop_one kafka-scram; stop_one kafka; stop_one ferretdb; }
 
 status() {
-  for n in kafka ferretdb keycloak; do
+  for n in kafka kafka-scram ferretdb keycloak; do
     if alive $n; then say "$n running (pid $(cat "$RUN/$n.pid"))"; else say "$n not running (from here)"; fi
   done
   port_open $KAFKA_HOST $KAFKA_PORT && say "kafka port $KAFKA_PORT open" || say "kafka port $KAFKA_PORT closed"
@@ -223,12 +298,18 @@ status() {
   port_open $KC_HOST $KC_PORT && say "keycloak port $KC_PORT open" || say "keycloak port $KC_PORT closed"
 }
 
-clean() { down; rm -rf "$KAFKA_DATA" "$FERRET_DATA" "$FERRET_STATE" "$KC_HOME/data/h2"; say "data deleted"; }
+clean() {
+  down
+  rm -rf "$LOCAL/kafka/data" "$LOCAL/kafka/data-scram" "$LOCAL/kafka-scram" "$FERRET_DATA" "$FERRET_STATE" "$KC_HOME/data/h2"
+  say "data deleted"
+}
 
 case "${1:-}" in
   up) up ;;
   down) down ;;
   status) status ;;
   clean) clean ;;
-  *) echo "usage: $0 up|down|status|clean" >&2; exit 2 ;;
+  scram-up) scram_up ;;
+  scram-down) stop_one kafka-scram ;;
+  *) echo "usage: $0 up|down|status|clean|scram-up|scram-down" >&2; exit 2 ;;
 esac

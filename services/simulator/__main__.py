@@ -108,6 +108,19 @@ async def play_and_report(
     return report.ok
 
 
+def token_help(settings: ServiceSettings) -> str:
+    """How a person gets a token for a demo person and uses it (printed by `make run`)."""
+    token_url = f"{settings.oidc_issuer}/protocol/openid-connect/token"
+    zones = f"http://127.0.0.1:{PORTS['zone-registry'] + settings.port_offset}/zones"
+    return (
+        "Every route but /healthz, /readyz, /metrics and /docs needs a bearer token. Sign in as a demo\n"
+        "person (members MB0001..., party office PO0001, HSE HS0001; password pbz-demo):\n"
+        f"  TOKEN=$(curl -s -d grant_type=password -d client_id=pbz-cli -d username=po0001 -d password=pbz-demo \\\n"
+        f"    {token_url} | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')\n"
+        f'  curl -H "Authorization: Bearer $TOKEN" {zones}'
+    )
+
+
 def _clients(host: str, offset: int, auth: httpx.Auth) -> dict[str, httpx.AsyncClient]:
     """One client per service, reading as the party office (the report reads everything)."""
     return {
@@ -165,6 +178,7 @@ def _run(
             print("\nThe services keep running with the month's data:", flush=True)
             for name, port in PORTS.items():
                 print(f"  {name:<17} http://127.0.0.1:{port + settings.port_offset}/docs", flush=True)
+            print(token_help(settings), flush=True)
             print("Ctrl-C stops everything.", flush=True)
             await asyncio.Event().wait()  # until Ctrl-C
         return ok
