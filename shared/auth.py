@@ -109,6 +109,7 @@ class TokenVerifier:
         jwks_max_age_s: float = 300.0,
         jwks_min_refresh_s: float = 10.0,
         timeout_s: float = 2.0,
+        transport: httpx.AsyncBaseTransport | None = None,  # tests: a provider without a network
     ) -> None:
         self.issuer = issuer
         self.audience = audience
@@ -122,6 +123,7 @@ class TokenVerifier:
         self._fetched_at = -1e9  # monotonic time of the last successful fetch
         self._tried_at = -1e9  # of the last attempt, successful or not
         self._lock = asyncio.Lock()
+        self._transport = transport
         self._http: httpx.AsyncClient | None = None
 
     async def aclose(self) -> None:
@@ -179,7 +181,7 @@ class TokenVerifier:
     async def _refresh(self) -> None:
         self._tried_at = time.monotonic()
         if self._http is None:
-            self._http = httpx.AsyncClient(timeout=self.timeout_s)
+            self._http = httpx.AsyncClient(timeout=self.timeout_s, transport=self._transport)
         try:
             response = await self._http.get(self.jwks_url)
             response.raise_for_status()

@@ -291,7 +291,7 @@ async def two_zones(bus: Bus, runtimes: list[Runtime], tag: str) -> tuple[str, s
     return a, b
 
 
-async def test_activities_and_ratings_name_their_actor_and_another_zone_is_refused() -> None:
+async def test_activities_and_ratings_name_their_actor_and_another_zone_is_refused(tmp_path: Path) -> None:
     tag = uuid.uuid4().hex[:6]
     async with (
         Bus() as bus,
@@ -549,3 +549,27 @@ async def test_a_write_answers_503_with_retry_after_while_kafka_does_not_answer(
         print(f"503 after {took:.2f} s while Kafka was stopped")
         assert (r.status_code, r.json()["reason"]) == (503, "broker_unavailable")
         assert int(r.headers["Retry-After"]) > 0
+
+
+async def test_only_a_source_trusted_by_name_may_send_a_command_without_an_actor() -> None:
+    tag = uuid.uuid4().hex[:6]
+    async with Bus() as bus, serving(zone_registry, trusted_command_sources=["hr-sync"]) as (_, http):
+        out = await bus.watch(Topic.ZONE_EVENTS.value)
+        body = {"name": f"系统同步{tag}", "mode": "project_cobuild", "region": "北区", "units": [HOST]}
+        trusted = await bus.publish(
+            "zone.establish", {**body, "zone_id": f"ZS-{tag}"}, source="hr-sync", actor=None
+        )
+        stranger = await bus.publish(
+            "zone.establish",
+            {**body, "zone_id": f"ZX-{tag}", "name": f"冒名{tag}"},
+            source="hr-sink",
+            actor=None,
+        )
+        assert await rejection(out, stranger.id) == ["actor_unknown"]
+        await out.wait_for(
+            lambda es: any(e.type == "zone.established" and e.subject == f"ZS-{tag}" for e in es)
+        )
+        history = (await http.get(f"/zones/ZS-{tag}/history")).json()["items"]
+        assert [(h["command_id"], h["actor"]) for h in history] == [
+            (trusted.id, {"type": "system", "id": "hr-sync", "roles": []})
+        ]
