@@ -31,6 +31,24 @@ async def on_zone_changed(ctx: HandlerContext, previous: dict[str, Any] | None, 
 zone_copy.register(handlers, on_change=on_zone_changed)
 
 
+def _reject(ctx: HandlerContext, data: ActivityRecord, reasons: list[str]) -> None:
+    ctx.put(
+        store.REJECTIONS,
+        {
+            "_id": ctx.event.id,
+            "activity_id": data.activity_id,
+            "zone_id": data.zone_id,
+            "reasons": reasons,
+            "at": ctx.moment,
+        },
+    )
+    ctx.emit(
+        "activity.rejected",
+        {"activity_id": data.activity_id, "zone_id": data.zone_id, "reasons": reasons},
+        key=data.zone_id,
+    )
+
+
 @handlers.on("activity.record")
 async def on_record(ctx: HandlerContext, data: ActivityRecord) -> None:
     if await ctx.get(store.ACTIVITIES, data.activity_id) is not None:
@@ -51,21 +69,7 @@ async def on_record(ctx: HandlerContext, data: ActivityRecord) -> None:
         now=ctx.moment,
     )
     if reasons:
-        ctx.put(
-            store.REJECTIONS,
-            {
-                "_id": ctx.event.id,
-                "activity_id": data.activity_id,
-                "zone_id": data.zone_id,
-                "reasons": reasons,
-                "at": ctx.moment,
-            },
-        )
-        ctx.emit(
-            "activity.rejected",
-            {"activity_id": data.activity_id, "zone_id": data.zone_id, "reasons": reasons},
-            key=data.zone_id,
-        )
+        _reject(ctx, data, reasons)
         return
     local = data.started_at.astimezone(ctx.tz)
     ctx.put(

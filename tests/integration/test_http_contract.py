@@ -23,7 +23,8 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from tests.support import MONGO, PARTY_OFFICER, identity
+from services.simulator.identity import Identity
+from tests.support import MONGO, PARTY_OFFICER
 
 SERVICES = [
     ("services.zone_registry", "zone_registry"),
@@ -78,21 +79,13 @@ def service_process(module: str, suffix: str) -> Iterator[str]:
 
 
 def party_office_token() -> str:
-    # A fresh loop: these tests are synchronous (schemathesis calls over real HTTP).
+    """A real token of the party office (these tests are synchronous: their own loop)."""
+
     async def sign_in() -> str:
-        who = identity()
-        try:
+        async with Identity.from_settings() as who:
             return await who.token(PARTY_OFFICER)
-        finally:
-            await who.aclose()
 
-    import tests.support as support
-
-    support._identity = None  # its HTTP client belongs to this loop only
-    try:
-        return asyncio.run(sign_in())
-    finally:
-        support._identity = None
+    return asyncio.run(sign_in())
 
 
 def keeps_its_contract(base: str, token: str, examples: int = 12) -> int:
