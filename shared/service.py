@@ -273,10 +273,10 @@ async def accept(
         event = await runtime.publish_command(event_type, data, key, actor)
         return CommandAccepted(command_id=event.id, type=event_type, topic=topic)
     record_id = http.idempotency_record_id(runtime.name, f"{actor.type.value}:{actor.id}", idempotency_key)
-    print_ = http.fingerprint(event_type, data.model_dump(mode="json"), key)
+    request_print = http.fingerprint(event_type, data.model_dump(mode="json"), key)
     seen = await http.remembered(runtime.db, record_id)
     if seen is not None:
-        if seen.fingerprint != print_:
+        if seen.fingerprint != request_print:
             raise ApiProblem(
                 409, HttpReason.IDEMPOTENCY_KEY_REUSED, "this Idempotency-Key was used for another request"
             )
@@ -287,7 +287,7 @@ async def accept(
     await http.remember(
         runtime.db,
         record_id,
-        http.Remembered(command_id=event.id, type=event_type, topic=topic, fingerprint=print_),
+        http.Remembered(command_id=event.id, type=event_type, topic=topic, fingerprint=request_print),
     )
     return CommandAccepted(command_id=event.id, type=event_type, topic=topic)
 
