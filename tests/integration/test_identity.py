@@ -539,16 +539,30 @@ async def test_a_write_answers_503_with_retry_after_while_kafka_does_not_answer(
         assert (await http.post("/zones", json=body)).status_code == 202
         await http.get("/zones")  # the token is cached before the broker stops answering
         pid = _kafka_pid()
+        retry = {"Idempotency-Key": f"retry-{uuid.uuid4().hex[:6]}"}
+        second = {**body, "name": body["name"] + "2"}
         os.kill(pid, signal.SIGSTOP)  # the broker stops answering (as a hung or partitioned one)
         try:
             started = time.monotonic()
-            r = await http.post("/zones", json={**body, "name": body["name"] + "2"})
+            r = await http.post("/zones", json=second, headers=retry)
             took = time.monotonic() - started
         finally:
             os.kill(pid, signal.SIGCONT)
         print(f"503 after {took:.2f} s while Kafka was stopped")
         assert (r.status_code, r.json()["reason"]) == (503, "broker_unavailable")
         assert int(r.headers["Retry-After"]) > 0
+        # The client retries as told, with the same key, once the broker answers again.
+        accepted = await eventually(
+            lambda: _accepted(http, second, retry), timeout=60, what="the retry accepted once Kafka is back"
+        )
+        assert accepted["type"] == "zone.establish"
+
+
+async def _accepted(
+    http: httpx.AsyncClient, body: dict[str, Any], headers: dict[str, str]
+) -> dict[str, Any] | None:
+    r = await http.post("/zones", json=body, headers=headers)
+    return r.json() if r.status_code == 202 else None
 
 
 async def test_only_a_source_trusted_by_name_may_send_a_command_without_an_actor() -> None:
