@@ -13,7 +13,7 @@ is a trusted system configured by name.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from typing import Any
 
@@ -73,6 +73,19 @@ def actor_of(event: CloudEvent, trusted_sources: Iterable[str] = ()) -> Actor | 
     if event.source in set(trusted_sources):
         return Actor(type=AuthType.SYSTEM, id=event.source)
     return None
+
+
+def may_act_in(zone: Mapping[str, Any] | None, actor: Actor) -> bool:
+    """A person acts in the zones whose roster holds them (a zone document or snapshot with
+    ``members``); the party office and trusted systems act everywhere."""
+    if actor.type == AuthType.SYSTEM or actor.has_role("party_office"):
+        return True
+    return zone is not None and any(m.get("member_id") == actor.id for m in zone.get("members", []))
+
+
+def trusted_sources(settings: object) -> tuple[str, ...]:
+    """The sources a service's settings trust to send commands without an actor."""
+    return tuple(getattr(settings, "trusted_command_sources", None) or ())
 
 
 def _roles(claims: object) -> frozenset[str]:

@@ -1,4 +1,5 @@
-"""Kafka administration the project needs: topics from the catalogue, consumer lag.
+"""Kafka administration the project needs: topics from the catalogue (with the retention of
+personal data as configured), consumer lag.
 
 python -m shared.admin create-topics
 python -m shared.admin lag [--group pbz-zone-registry ...]
@@ -15,6 +16,7 @@ from typing import Any
 import typer
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError
 
 from .events import Topic
@@ -24,8 +26,39 @@ SERVICES = ("zone-registry", "activity-log", "permit-fasttrack", "assessment")
 cli = typer.Typer(help=__doc__, no_args_is_help=True)
 
 
-async def create_topics(bootstrap: str, partitions: int = 6, replication: int = 1) -> list[str]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
+def topic_configs(settings: ServiceSettings) -> dict[str, dict[str, str]]:
+    """Per topic, the configuration that bounds how long personal data stays in Kafka.
+
+    pbz.zone.commands (names, phone numbers of ``zone.add-member``): deleted after the
+    personal-data retention. pbz.zone.events (roster snapshots): compacted by zone, with the
+    same bound on how long a superseded snapshot may stay (an erased name goes with it; the
+    latest snapshot of each zone stays, so a zone copy can always be rebuilt). pbz.dlq (any
+    bytes at all): its own retention."""
+    personal = int(settings.personal_data_retention_hours * 3600 * 1000)
+    week = 7 * 24 * 3600 * 1000  # Kafka's default segment.ms: compaction never touches the open segment
+    return {
+        Topic.ZONE_COMMANDS.value: {"retention.ms": str(personal)},
+        Topic.ZONE_EVENTS.value: {
+            "cleanup.policy": "compact",
+            "max.compaction.lag.ms": str(personal),
+            "segment.ms": str(min(personal, week)),
+        },
+        Topic.DLQ.value: {"retention.ms": str(int(settings.dlq_retention_hours * 3600 * 1000))},
+    }
+
+
+async def create_topics(
+    bootstrap: str,
+    partitions: int = 6,
+    replication: int = 1,
+    configs: dict[str, dict[str, str]] | None = None,
+    client_options: dict[str, Any] | None = None,
+) -> list[str]:
+    """Create the catalogue's missing topics; apply ``configs`` to new and existing ones."""
+    configs = configs or {}
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=15000, **(client_options or {})
+    )
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -34,10 +67,21 @@ async def create_topics(bootstrap: str, partitions: int = 6, replication: int = 
             with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(
                     [
-                        NewTopic(name=t, num_partitions=partitions, replication_factor=replication)
+                        NewTopic(
+                            name=t,
+                            num_partitions=partitions,
+                            replication_factor=replication,
+                            topic_configs=configs.get(t, {}),
+                        )
                         for t in wanted
                     ]
                 )
+        kept = [t for t in configs if t in existing]
+        if kept:
+            # Incremental would be kinder to other settings, but these are the only ones set.
+            await admin.alter_configs(
+                [ConfigResource(ConfigResourceType.TOPIC, t, configs=configs[t]) for t in kept]
+            )
         return wanted
     finally:
         await admin.close()
@@ -45,8 +89,11 @@ async def create_topics(bootstrap: str, partitions: int = 6, replication: int = 
 
 async def consumer_lag(bootstrap: str, groups: list[str]) -> dict[str, int]:
     """Messages not yet committed, per group, over the topics each group has offsets for."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
-    probe: AIOKafkaConsumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    options = ServiceSettings().kafka_client_options()
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000, **options)
+    probe: AIOKafkaConsumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, **options
+    )
     await admin.start()
     await probe.start()
     try:
@@ -73,9 +120,18 @@ async def consumer_lag(bootstrap: str, groups: list[str]) -> dict[str, int]:
 
 @cli.command("create-topics")
 def create_topics_cmd(partitions: int = 6, replication: int = 1) -> None:
-    """Create every topic of the catalogue that does not exist yet."""
+    """Create every topic of the catalogue that does not exist yet; set the retention of the
+    topics that hold personal data (PBZ_PERSONAL_DATA_RETENTION_HOURS, PBZ_DLQ_RETENTION_HOURS)."""
     settings = ServiceSettings()
-    made = asyncio.run(create_topics(settings.kafka_bootstrap, partitions, replication))
+    made = asyncio.run(
+        create_topics(
+            settings.kafka_bootstrap,
+            partitions,
+            replication,
+            topic_configs(settings),
+            settings.kafka_client_options(),
+        )
+    )
     typer.echo(f"topics created: {', '.join(made) if made else 'none (all exist)'}")
 
 

@@ -52,9 +52,25 @@ class TextFormatter(logging.Formatter):
         return base
 
 
-def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
+def configure_access_log(path: str = "") -> None:
+    """The access log (``pbz.access``: who read which roster or attendance) apart from the
+    debug log: to ``path`` when given, else to stderr (the debug log is on stdout)."""
+    handler: logging.Handler = (
+        logging.FileHandler(path, encoding="utf-8") if path else logging.StreamHandler(sys.stderr)
+    )
+    handler.setFormatter(JsonFormatter())
+    access = logging.getLogger("pbz.access")
+    for old in access.handlers:
+        old.close()
+    access.handlers[:] = [handler]
+    access.setLevel(logging.INFO)
+    access.propagate = False
+
+
+def configure_logging(level: str = "INFO", fmt: str = "json", access_log_path: str = "") -> None:
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    configure_access_log(access_log_path)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

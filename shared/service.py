@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import uvicorn
+from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import HTMLResponse
 from faststream import AckPolicy
@@ -26,9 +27,13 @@ from motor.motor_asyncio import AsyncIOMotorClient, AsyncIOMotorDatabase
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
+from . import http
+from .actor import Actor
+from .auth import TokenVerifier, authenticate
 from .clock import Clock
 from .events import REGISTRY, CloudEvent, Topic, make_event, new_event_id, spec_for
-from .events.catalog import ClockTicked
+from .events.catalog import ClockTicked, HttpReason
+from .http import ApiProblem, IdempotencyKey
 from .logs import configure_logging, current_service
 from .mongo import Index, database, ensure_indexes, make_client
 from .pipeline import PROCESSED, Handlers, Pipeline, kafka_publisher
@@ -66,6 +71,7 @@ class Runtime:
             client_id=f"pbz-{definition.title}",
             log_level=logging.DEBUG,  # FastStream's per-message lines; ours say more
             enable_idempotence=True,
+            security=settings.kafka_security_options(),  # SASL/SCRAM: this service's own principal
         )
         self.pipeline = Pipeline(
             service=definition.title,
@@ -144,11 +150,21 @@ class Runtime:
             await self.pipeline.run_event(tick, ClockTicked(now=now))
             await asyncio.sleep(self.settings.scheduler_interval_s)
 
-    async def publish_command(self, event_type: str, data: BaseModel, key: str | None) -> CloudEvent:
-        """What the POST endpoints do: wrap a command in an envelope and put it on its topic."""
+    async def publish_command(
+        self,
+        event_type: str,
+        data: BaseModel,
+        key: str | None,
+        actor: Actor,
+        *,
+        event_id: str | None = None,
+    ) -> CloudEvent:
+        """What the POST endpoints do: wrap a command in an envelope that names its actor (the
+        CloudEvents authcontext, from the caller's token) and put it on its topic. Kafka not
+        answering within ``publish_timeout_s`` is a 503 with Retry-After, not a hung request."""
         spec = spec_for(event_type)
         event = make_event(
-            id=new_event_id(),
+            id=event_id or new_event_id(),
             type=event_type,
             source=f"pbz/{self.name}/http",
             time=self.clock.now()
@@ -158,12 +174,27 @@ class Runtime:
             data=spec.model.model_validate(data.model_dump(mode="json")).model_dump(
                 mode="json", exclude_none=True
             ),
+            extensions=actor.extension(),
         )
-        await self.pipeline.publish(spec.topic.value, event.to_json(), key.encode() if key else None)
+        try:
+            await asyncio.wait_for(
+                self.pipeline.publish(spec.topic.value, event.to_json(), key.encode() if key else None),
+                self.settings.publish_timeout_s,
+            )
+        except (TimeoutError, KafkaError) as e:
+            log.warning("%s not published: Kafka does not answer (%s)", event_type, type(e).__name__)
+            raise ApiProblem(
+                503,
+                HttpReason.BROKER_UNAVAILABLE,
+                "the broker does not answer; try again (with the same Idempotency-Key)",
+                {"Retry-After": str(self.settings.retry_after_s)},
+            ) from None
         return event
 
     async def readiness(self) -> dict[str, Any]:
         checks: dict[str, Any] = {}
+        # The kind of failure, never its text: an exception's message (hosts, documents,
+        # tokens) does not leave in an answer.
         try:
             await asyncio.wait_for(self.mongo.admin.command("ping"), 2)
             checks["mongo"] = "ok"
@@ -175,9 +206,9 @@ class Runtime:
         except Exception as e:
             checks["kafka"] = f"unreachable: {type(e).__name__}"
         checks["consumer"] = "ok" if self.started else "not started"
-        checks["pipeline"] = (
-            "ok" if self.pipeline.waiting_on is None else f"waiting: {self.pipeline.waiting_on}"
-        )
+        waiting = self.pipeline.waiting_on
+        # waiting_on is "<ExceptionType>: <text>": only the type is shown.
+        checks["pipeline"] = "ok" if waiting is None else f"waiting: {waiting.split(':', 1)[0]}"
         return checks
 
     def asyncapi(self) -> Specification:
@@ -226,13 +257,52 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 DbDep = Annotated[AsyncIOMotorDatabase[Any], Depends(get_db)]
 
 
-async def accept(runtime: Runtime, event_type: str, data: BaseModel, key: str | None) -> CommandAccepted:
-    event = await runtime.publish_command(event_type, data, key)
-    return CommandAccepted(command_id=event.id, type=event_type, topic=spec_for(event_type).topic.value)
+async def accept(
+    runtime: Runtime,
+    event_type: str,
+    data: BaseModel,
+    key: str | None,
+    actor: Actor,
+    idempotency_key: str | None = None,
+) -> CommandAccepted:
+    """Publish a command for ``actor``. With an ``Idempotency-Key`` a retry of the same request
+    answers the first command again without publishing; the same key with another request
+    is refused (409 ``idempotency_key_reused``)."""
+    topic = spec_for(event_type).topic.value
+    if idempotency_key is None:
+        event = await runtime.publish_command(event_type, data, key, actor)
+        return CommandAccepted(command_id=event.id, type=event_type, topic=topic)
+    record_id = http.idempotency_record_id(runtime.name, f"{actor.type.value}:{actor.id}", idempotency_key)
+    request_print = http.fingerprint(event_type, data.model_dump(mode="json"), key)
+    seen = await http.remembered(runtime.db, record_id)
+    if seen is not None:
+        if seen.fingerprint != request_print:
+            raise ApiProblem(
+                409, HttpReason.IDEMPOTENCY_KEY_REUSED, "this Idempotency-Key was used for another request"
+            )
+        return CommandAccepted(command_id=seen.command_id, type=seen.type, topic=seen.topic)
+    event = await runtime.publish_command(
+        event_type, data, key, actor, event_id=http.command_id_for(record_id)
+    )
+    await http.remember(
+        runtime.db,
+        record_id,
+        http.Remembered(command_id=event.id, type=event_type, topic=topic, fingerprint=request_print),
+    )
+    return CommandAccepted(command_id=event.id, type=event_type, topic=topic)
 
 
 def create_app(definition: ServiceDefinition, settings: ServiceSettings | None = None) -> FastAPI:
     settings = settings or definition.settings_cls()
+
+    verifier = TokenVerifier(
+        issuer=settings.oidc_issuer,
+        audience=settings.oidc_audience,
+        jwks_url=settings.jwks_url,
+        algorithms=settings.oidc_algorithms,
+        leeway_s=settings.oidc_leeway_s,
+        jwks_max_age_s=settings.oidc_jwks_max_age_s,
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -243,6 +313,7 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings | None =
             yield
         finally:
             await runtime.stop()
+            await verifier.aclose()
 
     app = FastAPI(
         title=f"pbz {definition.title}",
@@ -250,6 +321,8 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings | None =
         version="1.0.0",
         lifespan=lifespan,
     )
+    app.state.verifier = verifier
+    http.install(app, settings)
     ops = APIRouter(tags=["operations"])
 
     @ops.get("/healthz", response_model=Health)
@@ -281,14 +354,17 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings | None =
         return HTMLResponse(get_asyncapi_html(runtime.asyncapi()))
 
     app.include_router(ops)
+    # Every route of the service's own routers needs a valid bearer token (the operational
+    # ones above do not); 401/403/503 and the shared 400/422 are documented on each.
     for router in definition.routers:
-        app.include_router(router)
+        http.document(router)
+        app.include_router(router, dependencies=[Depends(authenticate)], responses=dict(http.COMMON))
     return app
 
 
 def main(definition: ServiceDefinition) -> None:
     settings = definition.settings_cls()
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.log_level, settings.log_format, settings.access_log_path)
     current_service.set(definition.title)
     app = create_app(definition, settings)
     uvicorn.run(
@@ -304,6 +380,7 @@ __all__ = [
     "PROCESSED",
     "CommandAccepted",
     "DbDep",
+    "IdempotencyKey",
     "Runtime",
     "RuntimeDep",
     "ServiceDefinition",

@@ -8,11 +8,18 @@ Stored in the service's own ``zones`` collection as ``{_id: zone_id, **snapshot}
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .events.catalog import ZoneEvent
+from fastapi import HTTPException
+
+from .actor import may_act_in
+from .auth import Principal, refuse
+from .events.catalog import HttpReason, ZoneEvent
 from .mongo import Index
 from .pipeline import HandlerContext, Handlers
+
+if TYPE_CHECKING:
+    from motor.motor_asyncio import AsyncIOMotorDatabase
 
 ZONES = "zones"
 SNAPSHOT_EVENTS = (
@@ -22,6 +29,8 @@ SNAPSHOT_EVENTS = (
     "zone.member-left",
     "zone.closed",
     "zone.coverage-gap",
+    # A PIPL erasure travels as a snapshot too: the copy loses the person's data with it.
+    "zone.member-erased",
 )
 INDEXES = [
     Index(ZONES, [("project_ids", 1)]),
@@ -74,3 +83,15 @@ def members_with_role(zone: dict[str, Any], zone_role: str) -> list[str]:
 
 def on_roster(zone: dict[str, Any], member_id: str) -> bool:
     return any(m["member_id"] == member_id for m in zone.get("members", []))
+
+
+async def readable(db: AsyncIOMotorDatabase[Any], zone_id: str, principal: Principal) -> dict[str, Any]:
+    """The zone copy, if the caller may read the zone's records (the party office, or a member
+    on its roster); else 403 ``not_in_zone`` — or 404 for the party office when there is none
+    (anyone else learns nothing about which zones exist)."""
+    zone: dict[str, Any] | None = await db[ZONES].find_one({"_id": zone_id})
+    if zone is None and principal.has("party_office"):
+        raise HTTPException(404, f"no zone {zone_id}")
+    if zone is None or not may_act_in(zone, principal.actor()):
+        raise refuse(HttpReason.NOT_IN_ZONE, "only the party office and the zone's members read its records")
+    return zone

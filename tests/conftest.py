@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 
+import tests.support as support
 from tests.support import infra_up
 
 
@@ -15,3 +18,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def _needs_infra(request: pytest.FixtureRequest) -> None:
     if request.node.get_closest_marker("integration") and not infra_up():
         pytest.fail("integration tests need the local Kafka and FerretDB: run `make infra-up` first")
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def _signed_in_people() -> AsyncIterator[None]:
+    """Close the session's sign-in cache (tests.support.identity) at the end."""
+    yield
+    if support._identity is not None:
+        await support._identity.aclose()
+        support._identity = None

@@ -3,6 +3,12 @@
 Each test runs its services in an isolated *instance* (own database and consumer group,
 suffix ``_t<random>``) that starts reading at the topics' current end, so tests share the
 broker without seeing each other's history.
+
+Who is calling comes from the real OpenID Connect provider (Keycloak, started by
+``make infra-up``): ``serving`` gives an HTTP client signed in as the party office, and
+``bearer(who)`` the headers of anyone else. Commands the :class:`Bus` publishes name their
+actor as the services require: a permit command its signing member, any other command the
+party office — unless a test names another actor (or none).
 """
 
 from __future__ import annotations
@@ -23,18 +29,57 @@ from aiokafka.admin import AIOKafkaAdminClient
 from asgi_lifespan import LifespanManager
 from httpx import ASGITransport, AsyncClient
 
-from shared.events import CONTENT_TYPE, CloudEvent, make_event, new_event_id, spec_for
+from services.simulator.identity import Identity
+from services.simulator.realm import PARTY_OFFICE
+from shared.actor import Actor, AuthType
+from shared.events import CONTENT_TYPE, CloudEvent, Topic, make_event, new_event_id, spec_for
 from shared.service import Runtime, ServiceDefinition, create_app
 from shared.settings import ServiceSettings
 
 _LOCAL = ServiceSettings()  # PBZ_PORT_OFFSET moves the local infrastructure's ports
 KAFKA = _LOCAL.kafka_bootstrap
 MONGO = _LOCAL.mongo_url
+ISSUER = _LOCAL.oidc_issuer
+PARTY_OFFICER = PARTY_OFFICE[0]
+# The actor of a command a test publishes without naming one (see the module's docstring).
+OFFICE_ACTOR = Actor(type=AuthType.USER, id=PARTY_OFFICER, roles=frozenset({"party_office"}))
+COMMAND_TOPICS = {
+    Topic.ZONE_COMMANDS,
+    Topic.ACTIVITY_COMMANDS,
+    Topic.PERMIT_COMMANDS,
+    Topic.ASSESSMENT_COMMANDS,
+}
+DEFAULT: Any = object()
+
+_identity: Identity | None = None
+
+
+def identity() -> Identity:
+    """One signed-in cache for the whole test session (tokens are reused until they expire)."""
+    global _identity
+    if _identity is None:
+        _identity = Identity.from_settings(_LOCAL)
+    return _identity
+
+
+async def bearer(who: str) -> dict[str, str]:
+    """The Authorization header of ``who`` (a member id, PO0001, HS0001, a publisher)."""
+    return {"Authorization": f"Bearer {await identity().token(who)}"}
+
+
+def person(member_id: str, *roles: str) -> Actor:
+    """An actor as the HTTP layer would stamp it from that person's token."""
+    return Actor(type=AuthType.USER, id=member_id, roles=frozenset(roles or ("zone_member",)))
 
 
 def infra_up() -> bool:
     mongo_port = int(MONGO.rsplit(":", 1)[1].split("/")[0])
-    for host, port in (("127.0.0.1", int(KAFKA.rsplit(":", 1)[1])), ("127.0.0.1", mongo_port)):
+    issuer_port = int(ISSUER.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
+    for host, port in (
+        ("127.0.0.1", int(KAFKA.rsplit(":", 1)[1])),
+        ("127.0.0.1", mongo_port),
+        ("127.0.0.1", issuer_port),
+    ):
         with socket.socket() as s:
             s.settimeout(0.5)
             if s.connect_ex((host, port)) != 0:
@@ -105,9 +150,15 @@ async def running(
 
 @contextlib.asynccontextmanager
 async def serving(
-    definition: ServiceDefinition, suffix: str | None = None, *, drop: bool = True, **overrides: Any
+    definition: ServiceDefinition,
+    suffix: str | None = None,
+    *,
+    drop: bool = True,
+    as_: str | None = PARTY_OFFICER,
+    **overrides: Any,
 ) -> AsyncIterator[tuple[Runtime, AsyncClient]]:
-    """Start one service instance with its HTTP app, and an HTTP client on it."""
+    """Start one service instance with its HTTP app, and an HTTP client on it signed in as
+    ``as_`` (the party office by default; None: no token)."""
     settings = test_settings(definition, suffix or new_suffix(), **overrides)
     app = create_app(definition, settings)
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager:
@@ -115,7 +166,9 @@ async def serving(
         await _wait_assigned(runtime)
         try:
             async with AsyncClient(
-                transport=ASGITransport(app=manager.app), base_url="http://test"
+                transport=ASGITransport(app=manager.app),
+                base_url="http://test",
+                auth=identity().auth(as_) if as_ else None,
             ) as client:
                 yield runtime, client
         finally:
@@ -149,10 +202,18 @@ class Bus:
         id: str | None = None,
         correlationid: str | None = None,
         source: str = "test",
+        actor: Actor | None = DEFAULT,
     ) -> CloudEvent:
         from datetime import UTC
         from datetime import datetime as dt
 
+        spec = spec_for(event_type)
+        if actor is DEFAULT:
+            actor = None
+            if spec.topic == Topic.PERMIT_COMMANDS:
+                actor = person(str(data["member_id"]))
+            elif spec.topic in COMMAND_TOPICS:
+                actor = OFFICE_ACTOR
         event = make_event(
             id=id or new_event_id(),
             type=event_type,
@@ -161,6 +222,7 @@ class Bus:
             subject=key,
             correlationid=correlationid,
             data=data,
+            extensions=actor.extension() if actor is not None else None,
         )
         await self.send_raw(spec_for(event_type).topic.value, event.to_json(), key)
         return event

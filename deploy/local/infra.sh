@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
 # Local real infrastructure, no Docker: Apache Kafka 4.x (KRaft, one JVM as broker and
-# controller) from its Maven Central artifacts, and FerretDB 1.24 (MongoDB wire protocol
-# on SQLite) built from its Go module. Everything lives under .local/ (git-ignored).
+# controller) from its Maven Central artifacts, FerretDB 1.24 (MongoDB wire protocol on
+# SQLite) built from its Go module, and Keycloak 26 (the OpenID Connect provider) from its
+# Maven Central distribution. Everything lives under .local/ (git-ignored).
 #
-#   deploy/local/infra.sh up      fetch/build on first use, start both, wait, create topics
-#   deploy/local/infra.sh down    stop both
+#   deploy/local/infra.sh up      fetch/build on first use, start all three, wait, create topics
+#   deploy/local/infra.sh down    stop them
+#   deploy/local/infra.sh scram-up | scram-down
+#                                 a second broker in the SASL/SCRAM profile (ports 9094/9095 +
+#                                 offset): one principal per service and publisher, ACLs
+#
+# PBZ_KAFKA_SECURITY=scram runs the main broker itself in the SASL/SCRAM profile (its own
+# data directory); the services then need PBZ_KAFKA_USERNAME/PBZ_KAFKA_PASSWORD (README).
 #   deploy/local/infra.sh status
 #   deploy/local/infra.sh clean   stop and delete the data (not the downloads)
 set -euo pipefail
@@ -14,19 +21,35 @@ HERE="$ROOT/deploy/local"
 LOCAL="${PBZ_LOCAL_DIR:-$ROOT/.local}"
 PY="${PY:-$ROOT/.venv/bin/python}"
 KAFKA_VERSION="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$HERE/pom.xml")"
+KEYCLOAK_VERSION="$(sed -n 's:.*<keycloak.version>\(.*\)</keycloak.version>.*:\1:p' "$HERE/pom.xml")"
 FERRETDB_VERSION="v1.24.2"
 # PBZ_PORT_OFFSET moves every port (e.g. 100: Kafka 9192, FerretDB 27117), so several
 # checkouts can run their own infrastructure side by side on one machine.
 OFFSET="${PBZ_PORT_OFFSET:-0}"
 KAFKA_HOST=127.0.0.1 KAFKA_PORT=$((9092 + OFFSET)) CONTROLLER_PORT=$((9093 + OFFSET))
 MONGO_HOST=127.0.0.1 MONGO_PORT=$((27017 + OFFSET))
+# FerretDB's own debug/metrics listener (its default 8088 would clash between checkouts).
+FERRET_DEBUG_PORT=$((8088 + OFFSET))
+# Keycloak: its HTTP port, its management port (health), and the web app's port its public
+# client redirects to.
+KC_HOST=127.0.0.1 KC_PORT=$((8080 + OFFSET)) KC_MGMT_PORT=$((9000 + OFFSET)) WEB_PORT=$((8000 + OFFSET))
 
-KAFKA_LIBS="$LOCAL/kafka/libs-$KAFKA_VERSION"
+# Keyed by the pom: a new dependency (kafka-tools, say) fetches the libraries anew.
+KAFKA_LIBS="$LOCAL/kafka/libs-$KAFKA_VERSION-$(md5sum "$HERE/pom.xml" | cut -c1-8)"
+KAFKA_SECURITY="${PBZ_KAFKA_SECURITY:-plaintext}"
 KAFKA_DATA="$LOCAL/kafka/data"
+[ "$KAFKA_SECURITY" = scram ] && KAFKA_DATA="$LOCAL/kafka/data-scram"
+# The second broker of `scram-up`.
+SCRAM_PORT=$((9094 + OFFSET)) SCRAM_CONTROLLER_PORT=$((9095 + OFFSET))
+SCRAM_DATA="$LOCAL/kafka-scram/data"
+SCRAM_ADMIN_PASSWORD="${PBZ_KAFKA_ADMIN_PASSWORD:-admin-kafka-demo}"
 # "-idx": built with the _id index fix below (a binary built without it is not reused).
 FERRET_BIN="$LOCAL/bin/ferretdb-$FERRETDB_VERSION-idx"
 FERRET_DATA="$LOCAL/ferretdb/data"
 FERRET_STATE="$LOCAL/ferretdb/state"
+# The unpacked distribution; its data/ holds the realm to import and the dev H2 database.
+KC_HOME="$LOCAL/keycloak/keycloak-$KEYCLOAK_VERSION"
+KC_REALM="$KC_HOME/data/import/pbz.json"
 RUN="$LOCAL/run"
 LOGS="$LOCAL/logs"
 
@@ -54,6 +77,22 @@ fetch_kafka() {
   mvn -q -B -f "$HERE/pom.xml" dependency:copy-dependencies \
     -DincludeScope=runtime -DoutputDirectory="$KAFKA_LIBS"
   touch "$KAFKA_LIBS/.complete"
+}
+
+fetch_keycloak() {
+  [ -f "$KC_HOME/.complete" ] && return 0
+  say "fetching Keycloak $KEYCLOAK_VERSION from Maven Central (once, 160 MB)"
+  local tmp
+  tmp="$(mktemp -d)"
+  mvn -q -B -f "$HERE/pom.xml" dependency:copy \
+    -Dartifact="org.keycloak:keycloak-quarkus-dist:$KEYCLOAK_VERSION:zip" -DoutputDirectory="$tmp"
+  rm -rf "$KC_HOME" && mkdir -p "$LOCAL/keycloak"
+  # Python's zipfile rather than unzip (not on every machine); it drops the modes, so the
+  # scripts get theirs back.
+  "$PY" -m zipfile -e "$tmp/keycloak-quarkus-dist-$KEYCLOAK_VERSION.zip" "$LOCAL/keycloak/"
+  chmod +x "$KC_HOME"/bin/*.sh
+  rm -rf "$tmp"
+  touch "$KC_HOME/.complete"
 }
 
 build_ferretdb() {
@@ -92,27 +131,122 @@ start_ferretdb() {
   nohup "$FERRET_BIN" --handler=sqlite --sqlite-url="file:$FERRET_DATA/?_pragma=synchronous(normal)" \
     --state-dir="$FERRET_STATE" \
     --telemetry=disable --listen-addr="$MONGO_HOST:$MONGO_PORT" --log-level=warn \
+    --debug-addr="$MONGO_HOST:$FERRET_DEBUG_PORT" \
     >"$LOGS/ferretdb.log" 2>&1 &
   echo $! >"$RUN/ferretdb.pid"
 }
 
-start_kafka() {
-  if port_open $KAFKA_HOST $KAFKA_PORT; then say "Kafka already on $KAFKA_HOST:$KAFKA_PORT"; return 0; fi
-  mkdir -p "$KAFKA_DATA" "$RUN" "$LOGS"
-  sed -e "s#@DATA@#$KAFKA_DATA#" -e "s#@HOST@#$KAFKA_HOST#g" \
-    -e "s#@PORT@#$KAFKA_PORT#" -e "s#@CONTROLLER_PORT@#$CONTROLLER_PORT#g" \
-    "$HERE/server.properties" >"$LOCAL/kafka/server.properties"
-  local cp="$KAFKA_LIBS/*"
-  if [ ! -f "$KAFKA_DATA/meta.properties" ]; then
-    local id
+# start_kafka_node NAME PORT CONTROLLER_PORT DATA PROFILE: one KRaft node (broker and
+# controller), plaintext or SASL/SCRAM; its config is written beside its data.
+start_kafka_node() {
+  local name=$1 port=$2 cport=$3 data=$4 profile=$5 template="$HERE/server.properties"
+  if port_open $KAFKA_HOST "$port"; then say "Kafka already on $KAFKA_HOST:$port"; return 0; fi
+  [ "$profile" = scram ] && template="$HERE/server-scram.properties"
+  mkdir -p "$data" "$RUN" "$LOGS"
+  local conf="$data/../server.properties" cp="$KAFKA_LIBS/*"
+  sed -e "s#@DATA@#$data#" -e "s#@HOST@#$KAFKA_HOST#g" \
+    -e "s#@PORT@#$port#" -e "s#@CONTROLLER_PORT@#$cport#g" -e "s#@ADMIN_PASSWORD@#$SCRAM_ADMIN_PASSWORD#g" \
+    "$template" >"$conf"
+  if [ ! -f "$data/meta.properties" ]; then
+    local id scram=()
     id="$(java -cp "$cp" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)"
+    if [ "$profile" = scram ]; then
+      # Every principal's SCRAM credential goes into the metadata log at format time.
+      scram+=(--add-scram "SCRAM-SHA-512=[name=admin,password=$SCRAM_ADMIN_PASSWORD]")
+      local p
+      for p in $("$PY" -m services.kafka_acls principals); do
+        scram+=(--add-scram "SCRAM-SHA-512=[name=$p,password=$p-kafka-demo]")
+      done
+    fi
     java -cp "$cp" -Dlog4j2.configurationFile="$HERE/log4j2.yaml" kafka.tools.StorageTool format \
-      -t "$id" -c "$LOCAL/kafka/server.properties" >"$LOGS/kafka-format.log" 2>&1
+      -t "$id" -c "$conf" "${scram[@]}" >"$LOGS/$name-format.log" 2>&1
   fi
   nohup java -Xms256m -Xmx1g -XX:+UseG1GC -Djava.awt.headless=true \
-    -Dlog4j2.configurationFile="$HERE/log4j2.yaml" -cp "$cp" kafka.Kafka "$LOCAL/kafka/server.properties" \
-    >"$LOGS/kafka.log" 2>&1 &
-  echo $! >"$RUN/kafka.pid"
+    -Dlog4j2.configurationFile="$HERE/log4j2.yaml" -cp "$cp" kafka.Kafka "$conf" \
+    >"$LOGS/$name.log" 2>&1 &
+  echo $! >"$RUN/$name.pid"
+}
+
+start_kafka() { start_kafka_node kafka $KAFKA_PORT $CONTROLLER_PORT "$KAFKA_DATA" "$KAFKA_SECURITY"; }
+
+# grant_acls PORT DATA: the ACLs of services.kafka_acls, once per data directory.
+grant_acls() {
+  local port=$1 data=$2 admin="$2/../admin.properties" cp="$KAFKA_LIBS/*"
+  [ -f "$data/.acls" ] && return 0
+  cat >"$admin" <<PROPS
+security.protocol=SASL_PLAINTEXT
+sasl.mechanism=SCRAM-SHA-512
+sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$SCRAM_ADMIN_PASSWORD";
+PROPS
+  local acl=(java -Dlog4j2.configurationFile="$HERE/log4j2.yaml" -cp "$cp" org.apache.kafka.tools.AclCommand
+    --bootstrap-server "$KAFKA_HOST:$port" --command-config "$admin" --add)
+  local role principal group topics t
+  while read -r role principal rest; do
+    topics=()
+    if [ "$role" = consumer ]; then
+      group=${rest%% *}
+      for t in ${rest#* }; do topics+=(--topic "$t"); done
+      "${acl[@]}" --allow-principal "User:$principal" --operation Read --operation Describe "${topics[@]}" >/dev/null
+      # Prefixed: tests and scaled-out copies add a suffix to the group id.
+      "${acl[@]}" --allow-principal "User:$principal" --operation Read --group "$group" \
+        --resource-pattern-type prefixed >/dev/null
+    else
+      for t in $rest; do topics+=(--topic "$t"); done
+      "${acl[@]}" --allow-principal "User:$principal" --producer --idempotent "${topics[@]}" >/dev/null
+    fi
+  done < <("$PY" -m services.kafka_acls)
+  touch "$data/.acls"
+  say "ACLs granted on $KAFKA_HOST:$port (services.kafka_acls)"
+}
+
+scram_env() { # the admin principal, for shared.admin on a SCRAM broker
+  echo PBZ_KAFKA_SECURITY=scram PBZ_KAFKA_USERNAME=admin PBZ_KAFKA_PASSWORD="$SCRAM_ADMIN_PASSWORD"
+}
+
+scram_up() {
+  fetch_kafka
+  start_kafka_node kafka-scram $SCRAM_PORT $SCRAM_CONTROLLER_PORT "$SCRAM_DATA" scram
+  wait_port $KAFKA_HOST $SCRAM_PORT kafka-scram 90
+  env $(scram_env) PBZ_KAFKA_BOOTSTRAP="$KAFKA_HOST:$SCRAM_PORT" "$PY" -m shared.admin create-topics | sed 's/^/[infra] /'
+  grant_acls $SCRAM_PORT "$SCRAM_DATA"
+  say "SASL/SCRAM Kafka on $KAFKA_HOST:$SCRAM_PORT (principals: python -m services.kafka_acls principals)"
+}
+
+start_keycloak() {
+  if port_open $KC_HOST $KC_PORT; then say "something already listens on $KC_HOST:$KC_PORT (Keycloak?)"; return 0; fi
+  mkdir -p "$RUN" "$LOGS"
+  # The realm of the demo's people, generated; a changed realm is imported anew (Keycloak
+  # skips a realm it already has, so its dev database goes).
+  if "$PY" -m services.simulator realm --out "$KC_REALM" --web-port "$WEB_PORT" | grep -q written; then
+    rm -rf "$KC_HOME/data/h2"
+  fi
+  # Bound to 127.0.0.1 (Keycloak listens on every address by default); the hostname fixes
+  # the tokens' issuer whatever address a client used. admin/admin: the local admin console.
+  KC_BOOTSTRAP_ADMIN_USERNAME=admin KC_BOOTSTRAP_ADMIN_PASSWORD=admin \
+    setsid nohup "$KC_HOME/bin/kc.sh" start-dev --import-realm \
+    --http-host=$KC_HOST --http-port=$KC_PORT --http-management-port=$KC_MGMT_PORT \
+    --hostname="http://$KC_HOST:$KC_PORT" --health-enabled=true \
+    >"$LOGS/keycloak.log" 2>&1 </dev/null &
+  echo $! >"$RUN/keycloak.pid"
+  date +%s.%N >"$RUN/keycloak.started"
+}
+
+wait_keycloak() {
+  local url="http://$KC_HOST:$KC_PORT/realms/pbz/.well-known/openid-configuration" i
+  for ((i = 0; i < 3000; i++)); do
+    if curl -fsS -o /dev/null "$url" 2>/dev/null; then
+      if [ -f "$RUN/keycloak.started" ]; then
+        say "Keycloak answered its OpenID configuration $(awk -v t0="$(cat "$RUN/keycloak.started")" -v t1="$(date +%s.%N)" 'BEGIN{printf "%.1f", t1-t0}') s after start"
+        rm -f "$RUN/keycloak.started"
+      fi
+      return 0
+    fi
+    if ! alive keycloak; then break; fi
+    sleep 0.1
+  done
+  say "Keycloak did not answer $url; its log: $LOGS/keycloak.log"
+  tail -n 30 "$LOGS/keycloak.log" >&2 || true
+  return 1
 }
 
 up() {
@@ -120,43 +254,62 @@ up() {
   command -v java >/dev/null || { say "java not found (Kafka needs a JDK 17+)"; exit 1; }
   command -v mvn >/dev/null || { say "mvn not found (used once to fetch Kafka)"; exit 1; }
   command -v go >/dev/null || { say "go not found (used once to build FerretDB)"; exit 1; }
+  command -v curl >/dev/null || { say "curl not found (waits for Keycloak)"; exit 1; }
   fetch_kafka
+  fetch_keycloak
   build_ferretdb
+  start_keycloak  # first: the slowest to start, it starts while the others do
   start_ferretdb
   start_kafka
   wait_port $MONGO_HOST $MONGO_PORT ferretdb 30
   wait_port $KAFKA_HOST $KAFKA_PORT kafka 90
-  PBZ_KAFKA_BOOTSTRAP="$KAFKA_HOST:$KAFKA_PORT" "$PY" -m shared.admin create-topics | sed 's/^/[infra] /'
-  say "up in $((SECONDS - t0)) s: Kafka $KAFKA_VERSION on $KAFKA_HOST:$KAFKA_PORT, FerretDB $FERRETDB_VERSION on $MONGO_HOST:$MONGO_PORT"
+  if [ "$KAFKA_SECURITY" = scram ]; then
+    env $(scram_env) PBZ_KAFKA_BOOTSTRAP="$KAFKA_HOST:$KAFKA_PORT" "$PY" -m shared.admin create-topics | sed 's/^/[infra] /'
+    grant_acls $KAFKA_PORT "$KAFKA_DATA"
+  else
+    PBZ_KAFKA_BOOTSTRAP="$KAFKA_HOST:$KAFKA_PORT" "$PY" -m shared.admin create-topics | sed 's/^/[infra] /'
+  fi
+  wait_keycloak
+  say "up in $((SECONDS - t0)) s: Kafka $KAFKA_VERSION on $KAFKA_HOST:$KAFKA_PORT, FerretDB $FERRETDB_VERSION on $MONGO_HOST:$MONGO_PORT, Keycloak $KEYCLOAK_VERSION on http://$KC_HOST:$KC_PORT (realm pbz)"
 }
 
 stop_one() {
-  local name=$1 pid i
+  local name=$1 group=${2:-} pid i
   alive "$name" || { rm -f "$RUN/$name.pid"; return 0; }
   pid="$(cat "$RUN/$name.pid")"
-  kill "$pid" 2>/dev/null || true
+  # Keycloak runs in its own process group (kc.sh and its JVM): signal the whole group.
+  if [ -n "$group" ]; then kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true
+  else kill "$pid" 2>/dev/null || true; fi
   for ((i = 0; i < 300; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  if [ -n "$group" ]; then kill -9 -- "-$pid" 2>/dev/null || true; fi
   kill -9 "$pid" 2>/dev/null || true
   rm -f "$RUN/$name.pid"
   say "$name stopped"
 }
 
-down() { stop_one kafka; stop_one ferretdb; }
+down() { stop_one keycloak group; stop_one kafka-scram; stop_one kafka; stop_one ferretdb; }
 
 status() {
-  for n in kafka ferretdb; do
+  for n in kafka kafka-scram ferretdb keycloak; do
     if alive $n; then say "$n running (pid $(cat "$RUN/$n.pid"))"; else say "$n not running (from here)"; fi
   done
   port_open $KAFKA_HOST $KAFKA_PORT && say "kafka port $KAFKA_PORT open" || say "kafka port $KAFKA_PORT closed"
   port_open $MONGO_HOST $MONGO_PORT && say "mongo port $MONGO_PORT open" || say "mongo port $MONGO_PORT closed"
+  port_open $KC_HOST $KC_PORT && say "keycloak port $KC_PORT open" || say "keycloak port $KC_PORT closed"
 }
 
-clean() { down; rm -rf "$KAFKA_DATA" "$FERRET_DATA" "$FERRET_STATE"; say "data deleted"; }
+clean() {
+  down
+  rm -rf "$LOCAL/kafka/data" "$LOCAL/kafka/data-scram" "$LOCAL/kafka-scram" "$FERRET_DATA" "$FERRET_STATE" "$KC_HOME/data/h2"
+  say "data deleted"
+}
 
 case "${1:-}" in
   up) up ;;
   down) down ;;
   status) status ;;
   clean) clean ;;
-  *) echo "usage: $0 up|down|status|clean" >&2; exit 2 ;;
+  scram-up) scram_up ;;
+  scram-down) stop_one kafka-scram ;;
+  *) echo "usage: $0 up|down|status|clean|scram-up|scram-down" >&2; exit 2 ;;
 esac

@@ -26,6 +26,12 @@ urls() {
     p=${PORTS[$s]}
     printf '  %-17s http://127.0.0.1:%s  (docs /docs, /healthz, /readyz, /metrics, /asyncapi)\n' "${s//_/-}" "$p"
   done
+  local idp="http://127.0.0.1:$((8080 + OFFSET))/realms/pbz"
+  echo "Every route but /healthz, /readyz, /metrics, /docs needs a token. Sign in as a demo person"
+  echo "(members MB0001..., party office PO0001, HSE HS0001; password pbz-demo) at $idp:"
+  echo "  TOKEN=\$(curl -s -d grant_type=password -d client_id=pbz-cli -d username=po0001 -d password=pbz-demo \\"
+  echo "    $idp/protocol/openid-connect/token | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')"
+  echo "  curl -H \"Authorization: Bearer \$TOKEN\" http://127.0.0.1:${PORTS[zone_registry]}/zones"
 }
 
 foreground() {
@@ -34,7 +40,7 @@ foreground() {
   # The console is the simulator's narration; each service's structured log goes to its file
   # (a service that dies still shows as "exited" here, and honcho stops the others).
   for s in $(present); do
-    echo "${s//_/-}: PBZ_HTTP_PORT=${PORTS[$s]} exec $PY -m services.$s >>$LOGS/$s.log 2>&1" >>"$procfile"
+    echo "${s//_/-}: PBZ_HTTP_PORT=${PORTS[$s]} PBZ_ACCESS_LOG_PATH=$LOGS/$s-access.log exec $PY -m services.$s >>$LOGS/$s.log 2>&1" >>"$procfile"
   done
   if [ -f services/simulator/__main__.py ]; then
     echo "simulator: exec $PY -m services.simulator run" >>"$procfile"
@@ -42,13 +48,14 @@ foreground() {
   [ -s "$procfile" ] || { echo "no services yet"; exit 0; }
   urls
   echo "Service logs (JSON, one line per event handled or refused): $LOGS/<service>.log"
+  echo "Access logs (who read which roster or attendance): $LOGS/<service>-access.log"
   exec "$ROOT/.venv/bin/honcho" -f "$procfile" -d "$ROOT" start
 }
 
 up() {
   for s in $(present); do
     if [ -f "$RUN/$s.pid" ] && kill -0 "$(cat "$RUN/$s.pid")" 2>/dev/null; then continue; fi
-    PBZ_HTTP_PORT=${PORTS[$s]} nohup "$PY" -m "services.$s" >"$LOGS/$s.log" 2>&1 &
+    PBZ_HTTP_PORT=${PORTS[$s]} PBZ_ACCESS_LOG_PATH="$LOGS/$s-access.log" nohup "$PY" -m "services.$s" >"$LOGS/$s.log" 2>&1 &
     echo $! >"$RUN/$s.pid"
   done
   for s in $(present); do

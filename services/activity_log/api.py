@@ -1,4 +1,8 @@
-"""Activity-log HTTP: activities, cadence compliance, problems, attendance; recording activities."""
+"""Activity-log HTTP: activities, cadence compliance, problems, attendance; recording activities.
+
+Every route needs a bearer token. A zone's records are read by the party office and the
+zone's own members; a member's attendance by the party office, the member, and the
+secretary of a zone holding them — each such read in the access log."""
 
 from __future__ import annotations
 
@@ -6,17 +10,19 @@ import statistics
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from shared import zone_copy
-from shared.events.catalog import PERIOD_MONTH, ActivityKind, ActivityRecord
+from shared.auth import PrincipalDep, log_access, refuse, require
+from shared.events.catalog import PERIOD_MONTH, ActivityKind, ActivityRecord, HttpReason
 from shared.periods import month_of
-from shared.service import CommandAccepted, DbDep, RuntimeDep, accept
+from shared.service import CommandAccepted, DbDep, IdempotencyKey, RuntimeDep, accept
 
 from . import domain, store
 
 router = APIRouter(tags=["activity-log"])
+readers = [Depends(require("party_office", "hse", "zone_member"))]
 Period = Annotated[str, Query(pattern=PERIOD_MONTH, description="YYYY-MM")]
 
 
@@ -118,17 +124,17 @@ async def _zone_compliance(runtime: Any, zone: dict[str, Any], period: str) -> Z
 
 
 @router.get("/zones/{zone_id}/compliance", response_model=ZoneCompliance, responses={404: {"model": Problem}})
-async def zone_compliance(zone_id: str, runtime: RuntimeDep, period: Period | None = None) -> ZoneCompliance:
+async def zone_compliance(
+    zone_id: str, runtime: RuntimeDep, principal: PrincipalDep, period: Period | None = None
+) -> ZoneCompliance:
     """Each cadence rule of the zone: required, actual, met — evaluated for a closed month, as it stands for the running one."""
-    zone = await runtime.db[zone_copy.ZONES].find_one({"_id": zone_id})
-    if zone is None:
-        raise HTTPException(404, f"no zone {zone_id}")
+    zone = await zone_copy.readable(runtime.db, zone_id, principal)
     period = period or month_of(runtime.clock.now())
     found = await _zone_compliance(runtime, zone, period)
     return found or ZoneCompliance(zone_id=zone_id, period=period, closed=False, rules=[])
 
 
-@router.get("/compliance", response_model=Compliance)
+@router.get("/compliance", response_model=Compliance, dependencies=[Depends(require("party_office"))])
 async def compliance(runtime: RuntimeDep, period: Period | None = None) -> Compliance:
     """Every zone active in the month, with its rules."""
     period = period or month_of(runtime.clock.now())
@@ -140,16 +146,20 @@ async def compliance(runtime: RuntimeDep, period: Period | None = None) -> Compl
     return Compliance(period=period, zones=out)
 
 
-@router.get("/zones/{zone_id}/activities", response_model=ActivityPage)
+@router.get("/zones/{zone_id}/activities", response_model=ActivityPage, responses={404: {"model": Problem}})
 async def zone_activities(
     zone_id: str,
     db: DbDep,
+    principal: PrincipalDep,
     kind: ActivityKind | None = None,
     date_from: Annotated[date | None, Query(alias="from")] = None,
     date_to: Annotated[date | None, Query(alias="to")] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> ActivityPage:
+    """The zone's activities with who attended (an attendance read: in the access log)."""
+    await zone_copy.readable(db, zone_id, principal)
+    log_access(principal, "zone_activities_read", zone_id=zone_id)
     query: dict[str, Any] = {"zone_id": zone_id}
     if kind is not None:
         query["kind"] = kind.value
@@ -187,8 +197,9 @@ def _problem(doc: dict[str, Any]) -> ProblemView:
     )
 
 
-@router.get("/zones/{zone_id}/problems", response_model=Problems)
-async def zone_problems(zone_id: str, db: DbDep) -> Problems:
+@router.get("/zones/{zone_id}/problems", response_model=Problems, responses={404: {"model": Problem}})
+async def zone_problems(zone_id: str, db: DbDep, principal: PrincipalDep) -> Problems:
+    await zone_copy.readable(db, zone_id, principal)
     docs = await db[store.PROBLEMS].find({"zone_id": zone_id}).sort("raised_at", 1).to_list(None)
     views = [_problem(d) for d in docs]
     return Problems(
@@ -199,7 +210,19 @@ async def zone_problems(zone_id: str, db: DbDep) -> Problems:
 
 
 @router.get("/members/{member_id}/attendance", response_model=Attendance)
-async def attendance(member_id: str, db: DbDep) -> Attendance:
+async def attendance(member_id: str, db: DbDep, principal: PrincipalDep) -> Attendance:
+    """How often a member attended, by kind: the party office, the member, or the secretary
+    of a zone holding them (in the access log)."""
+    if not (
+        principal.has("party_office")
+        or principal.subject == member_id
+        or await store.secretary_of_member(db, principal.subject, member_id)
+    ):
+        raise refuse(
+            HttpReason.NOT_OWN_RECORD,
+            "a member's attendance is theirs, their secretary's and the party office's",
+        )
+    log_access(principal, "attendance_read", member_id=member_id)
     docs = await db[store.ACTIVITIES].find({"attendee_member_ids": member_id}, {"kind": 1}).to_list(None)
     by_kind: dict[str, int] = {}
     for d in docs:
@@ -207,7 +230,7 @@ async def attendance(member_id: str, db: DbDep) -> Attendance:
     return Attendance(member_id=member_id, activities=len(docs), by_kind=by_kind)
 
 
-@router.get("/stats", response_model=Stats)
+@router.get("/stats", response_model=Stats, dependencies=readers)
 async def stats(db: DbDep) -> Stats:
     kinds = await db[store.ACTIVITIES].find({}, {"kind": 1}).to_list(None)
     by_kind: dict[str, int] = {}
@@ -225,7 +248,15 @@ async def stats(db: DbDep) -> Stats:
     )
 
 
-@router.post("/activities", response_model=CommandAccepted, status_code=202)
-async def record(body: ActivityRecord, runtime: RuntimeDep) -> CommandAccepted:
-    """Record an activity (``activity.record``); the answer is ``activity.recorded`` or ``activity.rejected``."""
-    return await accept(runtime, "activity.record", body, body.zone_id)
+@router.post(
+    "/activities",
+    response_model=CommandAccepted,
+    status_code=202,
+    dependencies=[Depends(require("party_office", "zone_member"))],
+)
+async def record(
+    body: ActivityRecord, runtime: RuntimeDep, principal: PrincipalDep, idempotency: IdempotencyKey = None
+) -> CommandAccepted:
+    """Record an activity (``activity.record``) in a zone whose roster holds the caller; the
+    answer is ``activity.recorded`` or ``activity.rejected``."""
+    return await accept(runtime, "activity.record", body, body.zone_id, principal.actor(), idempotency)

@@ -23,7 +23,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from shared.events.catalog import ActivityKind, CheckinSlot
+from shared.actor import Actor, may_act_in
+from shared.events.catalog import ActivityKind, ActorRefusal, CheckinSlot
 from shared.periods import days, iso_weeks_of_month, period_days
 
 KINDS = {k.value for k in ActivityKind}
@@ -61,6 +62,16 @@ class RuleResult:
 
 
 # --------------------------------------------------------------------------- refusals
+
+
+def actor_refusals(actor: Actor | None, zone: dict[str, Any] | None) -> list[str]:
+    """Who may record an activity: a member on the zone's roster, the party office, or a
+    trusted system; a command that names nobody is refused."""
+    if actor is None:
+        return [ActorRefusal.ACTOR_UNKNOWN.value]
+    if zone is not None and not may_act_in(zone, actor):
+        return [ActorRefusal.ACTOR_NOT_ON_ROSTER.value]
+    return []
 
 
 def refusal_reasons(

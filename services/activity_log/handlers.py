@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from shared import zone_copy
+from shared.actor import actor_of, trusted_sources
 from shared.events.catalog import ActivityRecord
 from shared.periods import month_of, periods_closed_between
 from shared.pipeline import HandlerContext, Handlers
@@ -30,13 +31,32 @@ async def on_zone_changed(ctx: HandlerContext, previous: dict[str, Any] | None, 
 zone_copy.register(handlers, on_change=on_zone_changed)
 
 
+def _reject(ctx: HandlerContext, data: ActivityRecord, reasons: list[str]) -> None:
+    ctx.put(
+        store.REJECTIONS,
+        {
+            "_id": ctx.event.id,
+            "activity_id": data.activity_id,
+            "zone_id": data.zone_id,
+            "reasons": reasons,
+            "at": ctx.moment,
+        },
+    )
+    ctx.emit(
+        "activity.rejected",
+        {"activity_id": data.activity_id, "zone_id": data.zone_id, "reasons": reasons},
+        key=data.zone_id,
+    )
+
+
 @handlers.on("activity.record")
 async def on_record(ctx: HandlerContext, data: ActivityRecord) -> None:
     if await ctx.get(store.ACTIVITIES, data.activity_id) is not None:
         return  # the same activity twice: one record, one event
     zone = await ctx.get(zone_copy.ZONES, data.zone_id)
     mentioned = await store.problems(ctx.db, data.problems_resolved)
-    reasons = domain.refusal_reasons(
+    reasons = domain.actor_refusals(actor_of(ctx.event, trusted_sources(ctx.settings)), zone)
+    reasons += domain.refusal_reasons(
         zone=zone,
         kind=data.kind,
         slot=data.slot,
@@ -49,21 +69,7 @@ async def on_record(ctx: HandlerContext, data: ActivityRecord) -> None:
         now=ctx.moment,
     )
     if reasons:
-        ctx.put(
-            store.REJECTIONS,
-            {
-                "_id": ctx.event.id,
-                "activity_id": data.activity_id,
-                "zone_id": data.zone_id,
-                "reasons": reasons,
-                "at": ctx.moment,
-            },
-        )
-        ctx.emit(
-            "activity.rejected",
-            {"activity_id": data.activity_id, "zone_id": data.zone_id, "reasons": reasons},
-            key=data.zone_id,
-        )
+        _reject(ctx, data, reasons)
         return
     local = data.started_at.astimezone(ctx.tz)
     ctx.put(

@@ -1,17 +1,21 @@
-"""Assessment HTTP: rankings, each zone's history of revisions, the running period explained; evaluations."""
+"""Assessment HTTP: rankings, each zone's history of revisions, the running period explained; evaluations.
+
+Every route needs a bearer token: the ranking for any of the system's roles, a zone's own
+results for the party office and the zone's members."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from shared import zone_copy
+from shared.auth import PrincipalDep, require
 from shared.events.catalog import PERIOD_ANY, EvaluationSubmit
 from shared.periods import month_of
-from shared.service import CommandAccepted, RuntimeDep, accept
+from shared.service import CommandAccepted, IdempotencyKey, RuntimeDep, accept
 
 from . import domain, store
 
@@ -89,7 +93,11 @@ async def _compute(runtime: Any, zone_id: str, period: str) -> dict[str, Any]:
     return domain.assess(facts, ratings, runtime.settings.weights())
 
 
-@router.get("/assessments", response_model=Ranking)
+@router.get(
+    "/assessments",
+    response_model=Ranking,
+    dependencies=[Depends(require("party_office", "hse", "zone_member"))],
+)
 async def assessments(runtime: RuntimeDep, period: Period | None = None) -> Ranking:
     """All zones ranked for a period: the published results of a closed one, live figures for a running one."""
     period = period or month_of(runtime.clock.now())
@@ -124,10 +132,9 @@ async def assessments(runtime: RuntimeDep, period: Period | None = None) -> Rank
 
 
 @router.get("/zones/{zone_id}/assessments", response_model=History, responses={404: {"model": Problem}})
-async def zone_history(zone_id: str, runtime: RuntimeDep) -> History:
+async def zone_history(zone_id: str, runtime: RuntimeDep, principal: PrincipalDep) -> History:
     """Every published result of the zone, every revision."""
-    if await runtime.db[zone_copy.ZONES].find_one({"_id": zone_id}) is None:
-        raise HTTPException(404, f"no zone {zone_id}")
+    await zone_copy.readable(runtime.db, zone_id, principal)
     out = []
     for doc in await runtime.db[store.ASSESSMENTS].find({"zone_id": zone_id}).sort("period", 1).to_list(None):
         for rev in doc["revisions"]:
@@ -148,10 +155,11 @@ async def zone_history(zone_id: str, runtime: RuntimeDep) -> History:
 
 
 @router.get("/zones/{zone_id}/live", response_model=Live, responses={404: {"model": Problem}})
-async def live(zone_id: str, runtime: RuntimeDep, period: Period | None = None) -> Live:
+async def live(
+    zone_id: str, runtime: RuntimeDep, principal: PrincipalDep, period: Period | None = None
+) -> Live:
     """The running period as it stands, every indicator with its figures and why."""
-    if await runtime.db[zone_copy.ZONES].find_one({"_id": zone_id}) is None:
-        raise HTTPException(404, f"no zone {zone_id}")
+    await zone_copy.readable(runtime.db, zone_id, principal)
     period = period or month_of(runtime.clock.now())
     r = await _compute(runtime, zone_id, period)
     return Live(
@@ -165,7 +173,15 @@ async def live(zone_id: str, runtime: RuntimeDep, period: Period | None = None) 
     )
 
 
-@router.post("/evaluations", response_model=CommandAccepted, status_code=202)
-async def submit(body: EvaluationSubmit, runtime: RuntimeDep) -> CommandAccepted:
-    """Submit a "2+1" evaluation (``evaluation.submit``)."""
-    return await accept(runtime, "evaluation.submit", body, body.zone_id)
+@router.post(
+    "/evaluations",
+    response_model=CommandAccepted,
+    status_code=202,
+    dependencies=[Depends(require("party_office", "zone_member"))],
+)
+async def submit(
+    body: EvaluationSubmit, runtime: RuntimeDep, principal: PrincipalDep, idempotency: IdempotencyKey = None
+) -> CommandAccepted:
+    """Submit a "2+1" evaluation (``evaluation.submit``): by a member of the zone employed by
+    the evaluating unit, or by the party office."""
+    return await accept(runtime, "evaluation.submit", body, body.zone_id, principal.actor(), idempotency)

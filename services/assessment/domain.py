@@ -22,6 +22,9 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
+from shared.actor import Actor, AuthType
+from shared.events.catalog import ActorRefusal
+
 INDICATORS = ("party_building", "safety", "quality", "schedule", "efficiency")
 ROLES = ("host", "construction", "management")
 UNIT_ROLE_OF = {"host": "host", "construction": "construction", "management": "management"}
@@ -165,6 +168,21 @@ def rank(scores: dict[str, float]) -> list[dict[str, Any]]:
         r = out[-1]["rank"] if out and out[-1]["score"] == score else i + 1
         out.append({"zone_id": zone_id, "score": score, "rank": r})
     return out
+
+
+def evaluator_refusals(actor: Actor | None, zone: dict[str, Any] | None, evaluator_unit_id: str) -> list[str]:
+    """Who may rate for a unit: a member of the zone employed by that unit, the party office,
+    or a trusted system; a command that names nobody is refused."""
+    if actor is None:
+        return [ActorRefusal.ACTOR_UNKNOWN.value]
+    if zone is None or actor.type == AuthType.SYSTEM or actor.has_role("party_office"):
+        return []
+    entry = next((m for m in zone.get("members", []) if m.get("member_id") == actor.id), None)
+    if entry is None:
+        return [ActorRefusal.ACTOR_NOT_ON_ROSTER.value]
+    if entry.get("employer_unit_id") != evaluator_unit_id:
+        return [ActorRefusal.EVALUATOR_NOT_OF_UNIT.value]
+    return []
 
 
 def evaluation_refusals(

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from shared import zone_copy
+from shared.actor import actor_of, trusted_sources
 from shared.events.catalog import (
     ActivityRecorded,
     ComplianceEvaluated,
@@ -331,7 +332,10 @@ async def on_improvement(ctx: HandlerContext, data: ImprovementRecorded) -> None
 async def on_evaluation(ctx: HandlerContext, data: EvaluationSubmit) -> None:
     zone = await ctx.get(zone_copy.ZONES, data.zone_id)
     rating_id = f"{store.key(data.zone_id, data.period)}|{data.evaluator_role}"
-    reasons = domain.evaluation_refusals(
+    reasons = domain.evaluator_refusals(
+        actor_of(ctx.event, trusted_sources(ctx.settings)), zone, data.evaluator_unit_id
+    )
+    reasons += domain.evaluation_refusals(
         zone=zone,
         evaluator_role=data.evaluator_role,
         evaluator_unit_id=data.evaluator_unit_id,

@@ -6,9 +6,10 @@ import statistics
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field
 
+from shared.auth import PrincipalDep, require
 from shared.events.catalog import (
     Decision,
     PermitClose,
@@ -18,11 +19,16 @@ from shared.events.catalog import (
     PermitSnapshot,
     PermitStatus,
 )
-from shared.service import CommandAccepted, DbDep, RuntimeDep, accept
+from shared.service import CommandAccepted, DbDep, IdempotencyKey, RuntimeDep, accept
 
 from . import domain, store
 
-router = APIRouter(tags=["permit-fasttrack"])
+# A bearer token on every route (shared/auth.py), with one of the system's roles; the
+# commands carry the caller as their actor, and the permit's rules decide on it.
+router = APIRouter(
+    tags=["permit-fasttrack"], dependencies=[Depends(require("party_office", "hse", "zone_member"))]
+)
+on_site = [Depends(require("zone_member"))]
 
 
 class HistoryEntry(BaseModel):
@@ -193,23 +199,47 @@ async def stats(db: DbDep) -> Stats:
     return Stats(overall=_figures(permits), zones={z: _figures(ps) for z, ps in sorted(zones.items())})
 
 
-@router.post("/permits/{permit_id}/sign", response_model=CommandAccepted, status_code=202)
-async def sign(permit_id: str, body: SignBody, runtime: RuntimeDep) -> CommandAccepted:
+@router.post(
+    "/permits/{permit_id}/sign", response_model=CommandAccepted, status_code=202, dependencies=on_site
+)
+async def sign(
+    permit_id: str,
+    body: SignBody,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    idempotency: IdempotencyKey = None,
+) -> CommandAccepted:
     """Approve or reject on site (``permit.sign``)."""
-    return await accept(
-        runtime, "permit.sign", PermitSign(permit_id=permit_id, **body.model_dump()), permit_id
-    )
+    cmd = PermitSign(permit_id=permit_id, **body.model_dump())
+    return await accept(runtime, "permit.sign", cmd, permit_id, principal.actor(), idempotency)
 
 
-@router.post("/permits/{permit_id}/close", response_model=CommandAccepted, status_code=202)
-async def close(permit_id: str, body: CloseBody, runtime: RuntimeDep) -> CommandAccepted:
-    return await accept(
-        runtime, "permit.close", PermitClose(permit_id=permit_id, **body.model_dump()), permit_id
-    )
+@router.post(
+    "/permits/{permit_id}/close", response_model=CommandAccepted, status_code=202, dependencies=on_site
+)
+async def close(
+    permit_id: str,
+    body: CloseBody,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    idempotency: IdempotencyKey = None,
+) -> CommandAccepted:
+    cmd = PermitClose(permit_id=permit_id, **body.model_dump())
+    return await accept(runtime, "permit.close", cmd, permit_id, principal.actor(), idempotency)
 
 
-@router.post("/permits/{permit_id}/resume", response_model=CommandAccepted, status_code=202)
-async def resume(permit_id: str, body: ResumeBody, runtime: RuntimeDep) -> CommandAccepted:
-    return await accept(
-        runtime, "permit.resume", PermitResume(permit_id=permit_id, **body.model_dump()), permit_id
-    )
+@router.post(
+    "/permits/{permit_id}/resume",
+    response_model=CommandAccepted,
+    status_code=202,
+    dependencies=[Depends(require("zone_member", "hse"))],
+)
+async def resume(
+    permit_id: str,
+    body: ResumeBody,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    idempotency: IdempotencyKey = None,
+) -> CommandAccepted:
+    cmd = PermitResume(permit_id=permit_id, **body.model_dump())
+    return await accept(runtime, "permit.resume", cmd, permit_id, principal.actor(), idempotency)

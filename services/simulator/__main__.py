@@ -3,6 +3,8 @@
 python -m services.simulator run    paced for a person to follow, narrated, then the report;
                                     keeps running (services stay up under `make run`) until Ctrl-C
 python -m services.simulator demo   as fast as the system allows, the report, exit 1 on mismatch
+python -m services.simulator realm --out FILE
+                                    the OpenID Connect realm of the demo's people (Keycloak imports it)
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ import typer
 
 from shared.settings import ServiceSettings
 
+from .identity import Identity
 from .plan import build_plan, check_days
-from .player import Player
+from .player import PARTY_OFFICER, Player
 from .report import build_report, render
 from .world import build_world
 
@@ -69,6 +72,7 @@ async def play_and_report(
     clients: dict[str, httpx.AsyncClient],
     groups: dict[str, list[str]],
     bootstrap: str,
+    identity: Identity,
 ) -> bool:
     world = build_world(seed=seed, zones=zones, host_units=host_units, units=units, start=start)
     plan = build_plan(world, start, days, seed)
@@ -85,7 +89,13 @@ async def play_and_report(
         flush=True,
     )
     async with Player(
-        plan, bootstrap=bootstrap, groups=groups, pace_s_per_day=pace, narrate=say, seed=seed
+        plan,
+        bootstrap=bootstrap,
+        groups=groups,
+        identity=identity,
+        pace_s_per_day=pace,
+        narrate=say,
+        seed=seed,
     ) as player:
         stats = await player.play()
         await player.caught_up()
@@ -98,9 +108,23 @@ async def play_and_report(
     return report.ok
 
 
-def _clients(host: str, offset: int) -> dict[str, httpx.AsyncClient]:
+def token_help(settings: ServiceSettings) -> str:
+    """How a person gets a token for a demo person and uses it (printed by `make run`)."""
+    token_url = f"{settings.oidc_issuer}/protocol/openid-connect/token"
+    zones = f"http://127.0.0.1:{PORTS['zone-registry'] + settings.port_offset}/zones"
+    return (
+        "Every route but /healthz, /readyz, /metrics and /docs needs a bearer token. Sign in as a demo\n"
+        "person (members MB0001..., party office PO0001, HSE HS0001; password pbz-demo):\n"
+        f"  TOKEN=$(curl -s -d grant_type=password -d client_id=pbz-cli -d username=po0001 -d password=pbz-demo \\\n"
+        f"    {token_url} | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')\n"
+        f'  curl -H "Authorization: Bearer $TOKEN" {zones}'
+    )
+
+
+def _clients(host: str, offset: int, auth: httpx.Auth) -> dict[str, httpx.AsyncClient]:
+    """One client per service, reading as the party office (the report reads everything)."""
     return {
-        name: httpx.AsyncClient(base_url=f"http://{host}:{port + offset}", timeout=30)
+        name: httpx.AsyncClient(base_url=f"http://{host}:{port + offset}", timeout=30, auth=auth)
         for name, port in PORTS.items()
     }
 
@@ -127,7 +151,8 @@ def _run(
     groups = {settings.group_id(title): topics for title, topics in consumed_topics().items()}
 
     async def main() -> bool:
-        clients = _clients("127.0.0.1", settings.port_offset)
+        identity = Identity.from_settings(settings)
+        clients = _clients("127.0.0.1", settings.port_offset, identity.auth(PARTY_OFFICER))
         try:
             await wait_ready(clients)
             ok = await play_and_report(
@@ -143,14 +168,17 @@ def _run(
                 clients=clients,
                 groups=groups,
                 bootstrap=settings.kafka_bootstrap,
+                identity=identity,
             )
         finally:
             for c in clients.values():
                 await c.aclose()
+            await identity.aclose()
         if keep_alive:
             print("\nThe services keep running with the month's data:", flush=True)
             for name, port in PORTS.items():
                 print(f"  {name:<17} http://127.0.0.1:{port + settings.port_offset}/docs", flush=True)
+            print(token_help(settings), flush=True)
             print("Ctrl-C stops everything.", flush=True)
             await asyncio.Event().wait()  # until Ctrl-C
         return ok
@@ -226,6 +254,18 @@ def demo(
             file=sys.stderr,
         )
         raise typer.Exit(1)
+
+
+@cli.command()
+def realm(
+    out: Path = typer.Option(..., help="Where to write the realm (JSON, as Keycloak imports it)"),
+    web_port: int = typer.Option(8000, help="The web app's port (redirect URIs of pbz-web)"),
+) -> None:
+    """Write the demo realm; exit 0 whether or not it changed, and say which."""
+    from .realm import write_realm
+
+    changed = write_realm(out, web_port)
+    print(f"realm {'written' if changed else 'unchanged'}: {out}")
 
 
 if __name__ == "__main__":

@@ -50,6 +50,8 @@ class Action:
     key: str | None = field(compare=False, default=None)
     zone_key: str | None = field(compare=False, default=None)
     note: str = field(compare=False, default="")
+    # Who sends it (a member id, PO0001, a publisher's client id); None: the player decides.
+    actor: str | None = field(compare=False, default=None)
 
 
 @dataclass

@@ -6,6 +6,11 @@ ticks the clock, waits again, then reads what the services said and reacts the w
 would: filling a new zone's roster, signing a permit when asked (the right member, after
 a realistic delay; now and then the wrong one first), closing permits when the work is
 done, a fresh gas test and a resume after a suspension.
+
+Every command names who sends it (the CloudEvents authcontext), read from the token the
+provider issued to that person (``identity.Identity``): the party office enrols each zone's
+secretary, the secretary the rest of the roster; the organiser records an activity; a
+unit's own member rates for it; a signer signs. Enterprise facts carry their publisher.
 """
 
 from __future__ import annotations
@@ -27,7 +32,9 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from shared.events import CONTENT_TYPE, CloudEvent, Topic, make_event, new_event_id, spec_for
 
+from .identity import Identity
 from .plan import TZ, Action, Plan, Work
+from .realm import PARTY_OFFICE, PUBLISHERS
 from .world import Person, PlannedZone
 
 log = logging.getLogger("pbz.simulator")
@@ -38,6 +45,10 @@ SOURCES = {
     Topic.QUALITY: "quality-system",
     Topic.CLOCK: "pbz-clock",
 }
+PUBLISHER_OF = {Topic(topic): client for client, topic in PUBLISHERS.items()}
+PARTY_OFFICER = PARTY_OFFICE[0]
+# The roster role that rates for each kind of unit in the "2+1" evaluation.
+RATER_ROLE = {"host": "host_rep", "construction": "construction_lead", "management": "management_safety"}
 WATCHED = [Topic.ZONE_EVENTS, Topic.ACTIVITY_EVENTS, Topic.PERMIT_EVENTS, Topic.ASSESSMENT_EVENTS, Topic.DLQ]
 REASON_WORDS = {
     "no_active_zone": "no active zone covers the project",
@@ -54,6 +65,13 @@ REASON_WORDS = {
     "permit_finished": "the permit is already finished",
     "unknown_permit": "no such permit",
     "signatures_not_requested": "signatures are not being collected yet",
+    # refusals for who sent a command
+    "actor_unknown": "the command names nobody",
+    "not_party_office": "only the party office may do that",
+    "not_secretary": "only the zone's secretary or the party office changes the roster",
+    "self_enrolment": "nobody adds themselves to a roster",
+    "actor_not_on_roster": "the sender is not on the zone's roster",
+    "evaluator_not_of_unit": "the rater is not employed by the unit rated for",
 }
 
 
@@ -80,6 +98,7 @@ class Player:
         *,
         bootstrap: str,
         groups: dict[str, list[str]],
+        identity: Identity,
         pace_s_per_day: float = 0.0,
         narrate: Callable[[str], None] | None = None,
         seed: int = 7,
@@ -88,6 +107,7 @@ class Player:
         self.plan = plan
         self.world = plan.world
         self.bootstrap = bootstrap
+        self.identity = identity
         self.groups = groups  # consumer group -> topics it consumes
         self.pace = pace_s_per_day
         self.say = narrate or (lambda line: None)
@@ -198,8 +218,37 @@ class Player:
         await self.producer.flush()
         await self.caught_up()
 
+    def _actor_for(self, a: Action) -> str | None:
+        """Who sends an action: as scheduled, else by its kind (see the module's docstring)."""
+        if a.actor is not None:
+            return a.actor
+        topic = spec_for(a.type).topic
+        if topic in PUBLISHER_OF:
+            return PUBLISHER_OF[topic]
+        if a.type == "activity.record":
+            return str(a.data["organizer_member_id"])
+        if a.type.startswith("permit."):
+            return str(a.data["member_id"])
+        if a.type == "evaluation.submit":
+            z = next((z for z in self.world.zones if z.key == a.zone_key), None)
+            rater = next(
+                (
+                    p
+                    for p in (z.people if z else [])
+                    if p.zone_role == RATER_ROLE.get(a.data["evaluator_role"])
+                    and p.employer_unit_id == a.data["evaluator_unit_id"]
+                ),
+                None,
+            )
+            return rater.member_id if rater else PARTY_OFFICER
+        if a.type.startswith("zone."):
+            return PARTY_OFFICER
+        return None
+
     async def _publish_actions(self, actions: list[Action]) -> None:
-        for a in actions:
+        senders = [self._actor_for(a) for a in actions]
+        await self.identity.prepare(w for w in senders if w is not None)
+        for a, sender in zip(actions, senders, strict=True):
             data = dict(a.data)
             key = a.key
             if a.zone_key is not None:
@@ -217,6 +266,7 @@ class Player:
                 subject=key,
                 data=data,
                 id=new_event_id(),
+                extensions=self.identity.cached_actor(sender).extension() if sender else None,
             )
             await self._send(topic.value, event, key)
             self.day_counts[a.type] += 1
@@ -288,12 +338,20 @@ class Player:
     # ---------------------------------------------------------------- people on site
 
     def _schedule(
-        self, when: datetime, type_: str, data: dict[str, Any], key: str | None, zone_key: str | None = None
+        self,
+        when: datetime,
+        type_: str,
+        data: dict[str, Any],
+        key: str | None,
+        zone_key: str | None = None,
+        actor: str | None = None,
     ) -> None:
         self._seq += 1
         heapq.heappush(
             self.queue,
-            Action(max(when, self.now + timedelta(minutes=1)), self._seq, type_, data, key, zone_key),
+            Action(
+                max(when, self.now + timedelta(minutes=1)), self._seq, type_, data, key, zone_key, actor=actor
+            ),
         )
 
     def _react(self, e: CloudEvent) -> None:
@@ -379,6 +437,9 @@ class Player:
                 f"{self._t(e)} coverage gap in {snapshot['name']}: missing {', '.join(e.data['missing_roles'])}"
             )
         has_supervision = any(u["role"] == "supervision" for u in snapshot.get("units", []))
+        # The party office enrols the secretary (scheduled first: the same zone's commands are
+        # handled in order); the secretary enrols everyone else.
+        secretary = z.holders("secretary")[0].member_id
         for m in z.people:
             if (z.key, m.member_id) in self.on_roster:
                 continue
@@ -399,6 +460,7 @@ class Player:
                     "phone": m.phone,
                 },
                 zone_id,
+                actor=PARTY_OFFICER if m.member_id == secretary else secretary,
             )
 
     def _work(self, permit_id: str) -> Work | None:

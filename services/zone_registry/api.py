@@ -1,30 +1,42 @@
-"""Zone-registry HTTP: zones and rosters, projects, key-project coverage, figures; commands."""
+"""Zone-registry HTTP: zones and rosters, projects, key-project coverage, figures; commands.
+
+Every route needs a bearer token (shared/auth.py). A roster is personal data: read by the
+party office and the zone's own members only, each read in the access log; party branch,
+employment and (masked) phone numbers only for the party office and the zone's secretary."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field
 
+from shared.actor import Actor
+from shared.auth import PrincipalDep, log_access, refuse, require
 from shared.events.catalog import (
-    Member,
+    Employment,
+    HttpReason,
     Unit,
     ZoneAddMember,
     ZoneAddUnit,
     ZoneAdoptSystems,
     ZoneClose,
+    ZoneEraseMember,
     ZoneEstablish,
     ZoneMode,
     ZoneRemoveMember,
     ZoneStatus,
 )
-from shared.service import CommandAccepted, DbDep, RuntimeDep, accept
+from shared.service import CommandAccepted, DbDep, IdempotencyKey, RuntimeDep, accept
 
 from . import domain, store
 
 router = APIRouter(tags=["zone-registry"])
+# Reading zones, projects and figures: any of the system's roles (not an integrator's token).
+readers = [Depends(require("party_office", "hse", "zone_member"))]
+party_office = [Depends(require("party_office"))]
+members_or_office = [Depends(require("party_office", "zone_member"))]
 
 
 class ZoneView(BaseModel):
@@ -42,8 +54,43 @@ class ZoneView(BaseModel):
     floating_member_count: int
 
 
+class RosterEntry(BaseModel):
+    member_id: str
+    name: str
+    zone_role: str
+    erased: bool = Field(description="Personal data erased at the party office's request")
+    home_branch: str | None = Field(None, description="Party office and the zone's secretary only")
+    employer_unit_id: str | None = Field(None, description="Party office and the zone's secretary only")
+    employment: Employment | None = Field(None, description="Party office and the zone's secretary only")
+    phone: str | None = Field(None, description="In full for the party office; masked for the secretary")
+
+
 class ZoneDetail(ZoneView):
-    members: list[Member] = Field(description="The roster; phone numbers are never shown")
+    members: list[RosterEntry] = Field(description="The roster, as much of it as the caller may see")
+
+
+class HistoryActor(BaseModel):
+    type: str
+    id: str
+    roles: list[str]
+
+
+class HistoryEntry(BaseModel):
+    command_id: str
+    command_type: str
+    actor: HistoryActor | None = Field(description="Null: the command named nobody (actor_unknown)")
+    accepted: bool
+    reasons: list[str]
+    member_id: str | None
+    at: datetime
+
+
+class HistoryPage(BaseModel):
+    zone_id: str
+    items: list[HistoryEntry]
+    total: int
+    page: int
+    page_size: int
 
 
 class ProjectView(BaseModel):
@@ -84,19 +131,20 @@ class Problem(BaseModel):
     detail: str
 
 
-def _view(zone: dict[str, Any], detail: bool = False) -> ZoneView:
-    snap = domain.snapshot(zone)
+def _view(zone: dict[str, Any], reader: Actor | None = None) -> ZoneView:
+    snap = {k: v for k, v in domain.snapshot(zone).items() if k != "members"}
     counts = {"member_count": len(zone["members"]), "floating_member_count": domain.floating_count(zone)}
-    if detail:
-        return ZoneDetail(**snap, **counts)
-    return ZoneView(**{k: v for k, v in snap.items() if k != "members"}, **counts)
+    if reader is not None:
+        roster = [RosterEntry(**m) for m in domain.roster_view(zone, reader)]
+        return ZoneDetail(**snap, **counts, members=roster)
+    return ZoneView(**snap, **counts)
 
 
 # Free-text filters are bounded so a query never carries an arbitrarily long value.
 TextFilter = Annotated[str | None, Query(min_length=1, max_length=200)]
 
 
-@router.get("/zones", response_model=list[ZoneView])
+@router.get("/zones", response_model=list[ZoneView], dependencies=readers)
 async def list_zones(
     db: DbDep,
     status: ZoneStatus | None = None,
@@ -111,15 +159,56 @@ async def list_zones(
 
 
 @router.get("/zones/{zone_id}", response_model=ZoneDetail, responses={404: {"model": Problem}})
-async def get_zone(zone_id: str, db: DbDep) -> ZoneView:
-    """A zone with its roster; phone numbers are never shown."""
+async def get_zone(zone_id: str, db: DbDep, principal: PrincipalDep) -> ZoneView:
+    """A zone with its roster, for the party office and the zone's own members (each read is
+    in the access log)."""
     zone = await store.zone(db, zone_id)
+    reader = principal.actor()
     if zone is None:
+        if not principal.has("party_office"):
+            # Saying "no such zone" to anyone would let them probe which zones exist.
+            raise refuse(HttpReason.NOT_IN_ZONE, "only the party office and the zone's members read a roster")
         raise HTTPException(404, f"no zone {zone_id}")
-    return _view(zone, detail=True)
+    if not domain.may_read_roster(zone, reader):
+        raise refuse(HttpReason.NOT_IN_ZONE, "only the party office and the zone's members read a roster")
+    log_access(principal, "roster_read", zone_id=zone_id)
+    return _view(zone, reader)
 
 
-@router.get("/projects", response_model=list[ProjectView])
+@router.get("/zones/{zone_id}/history", response_model=HistoryPage, responses={404: {"model": Problem}})
+async def zone_history(
+    zone_id: str,
+    db: DbDep,
+    principal: PrincipalDep,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> HistoryPage:
+    """Every command sent for the zone, accepted or refused, with its actor (party office and
+    the zone's secretary)."""
+    zone = await store.zone(db, zone_id)
+    if zone is None and principal.has("party_office"):
+        raise HTTPException(404, f"no zone {zone_id}")
+    if zone is None or not domain.may_read_history(zone, principal.actor()):
+        raise refuse(
+            HttpReason.NOT_SECRETARY, "only the party office and the zone's secretary read its history"
+        )
+    log_access(principal, "zone_history_read", zone_id=zone_id)
+    docs = await store.history(db, zone_id, page_size, (page - 1) * page_size)
+    return HistoryPage(
+        zone_id=zone_id,
+        items=[
+            HistoryEntry(
+                command_id=d["_id"], **{k: v for k, v in d.items() if k in HistoryEntry.model_fields}
+            )
+            for d in docs
+        ],
+        total=await store.history_count(db, zone_id),
+        page=page,
+        page_size=page_size,
+    )
+
+
+@router.get("/projects", response_model=list[ProjectView], dependencies=readers)
 async def list_projects(
     db: DbDep, key_project: bool | None = None, region: TextFilter = None
 ) -> list[ProjectView]:
@@ -146,7 +235,7 @@ async def list_projects(
     ]
 
 
-@router.get("/coverage", response_model=Coverage)
+@router.get("/coverage", response_model=Coverage, dependencies=readers)
 async def coverage(db: DbDep) -> Coverage:
     """Key projects covered by an active zone, as the party office reports it ("100% coverage")."""
     figures = domain.coverage(
@@ -161,7 +250,7 @@ async def coverage(db: DbDep) -> Coverage:
     )
 
 
-@router.get("/stats", response_model=Stats)
+@router.get("/stats", response_model=Stats, dependencies=readers)
 async def stats(db: DbDep) -> Stats:
     """Zones by mode and status, units taking part, members and floating members brought back."""
     f = domain.figures(await store.all_zones(db, {}))
@@ -201,39 +290,108 @@ class ReasonBody(BaseModel):
     reason: str | None = None
 
 
-@router.post("/zones", response_model=CommandAccepted, status_code=202)
-async def establish(body: ZoneEstablish, runtime: RuntimeDep) -> CommandAccepted:
-    """Establish a zone by hand (``zone.establish``); the answer comes as a zone event."""
-    return await accept(runtime, "zone.establish", body, body.zone_id)
-
-
-@router.post("/zones/{zone_id}/units", response_model=CommandAccepted, status_code=202)
-async def add_unit(zone_id: str, body: UnitBody, runtime: RuntimeDep) -> CommandAccepted:
-    return await accept(runtime, "zone.add-unit", ZoneAddUnit(zone_id=zone_id, **body.model_dump()), zone_id)
-
-
-@router.post("/zones/{zone_id}/members", response_model=CommandAccepted, status_code=202)
-async def add_member(zone_id: str, body: MemberBody, runtime: RuntimeDep) -> CommandAccepted:
-    return await accept(
-        runtime, "zone.add-member", ZoneAddMember(zone_id=zone_id, **body.model_dump()), zone_id
-    )
-
-
-@router.post("/zones/{zone_id}/members/{member_id}/remove", response_model=CommandAccepted, status_code=202)
-async def remove_member(
-    zone_id: str, member_id: str, body: ReasonBody, runtime: RuntimeDep
+@router.post("/zones", response_model=CommandAccepted, status_code=202, dependencies=party_office)
+async def establish(
+    body: ZoneEstablish, runtime: RuntimeDep, principal: PrincipalDep, idempotency: IdempotencyKey = None
 ) -> CommandAccepted:
+    """Establish a zone by hand (``zone.establish``, party office); the answer comes as a zone event."""
+    return await accept(runtime, "zone.establish", body, body.zone_id, principal.actor(), idempotency)
+
+
+@router.post(
+    "/zones/{zone_id}/units", response_model=CommandAccepted, status_code=202, dependencies=party_office
+)
+async def add_unit(
+    zone_id: str,
+    body: UnitBody,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    idempotency: IdempotencyKey = None,
+) -> CommandAccepted:
+    cmd = ZoneAddUnit(zone_id=zone_id, **body.model_dump())
+    return await accept(runtime, "zone.add-unit", cmd, zone_id, principal.actor(), idempotency)
+
+
+@router.post(
+    "/zones/{zone_id}/members",
+    response_model=CommandAccepted,
+    status_code=202,
+    dependencies=members_or_office,
+)
+async def add_member(
+    zone_id: str,
+    body: MemberBody,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    idempotency: IdempotencyKey = None,
+) -> CommandAccepted:
+    """Add a member (``zone.add-member``): the zone's secretary or the party office, never oneself."""
+    cmd = ZoneAddMember(zone_id=zone_id, **body.model_dump())
+    return await accept(runtime, "zone.add-member", cmd, zone_id, principal.actor(), idempotency)
+
+
+@router.post(
+    "/zones/{zone_id}/members/{member_id}/remove",
+    response_model=CommandAccepted,
+    status_code=202,
+    dependencies=members_or_office,
+)
+async def remove_member(
+    zone_id: str,
+    member_id: str,
+    body: ReasonBody,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    idempotency: IdempotencyKey = None,
+) -> CommandAccepted:
+    """Remove a member (``zone.remove-member``): the zone's secretary or the party office."""
     cmd = ZoneRemoveMember(zone_id=zone_id, member_id=member_id, reason=body.reason)
-    return await accept(runtime, "zone.remove-member", cmd, zone_id)
+    return await accept(runtime, "zone.remove-member", cmd, zone_id, principal.actor(), idempotency)
 
 
-@router.post("/zones/{zone_id}/systems", response_model=CommandAccepted, status_code=202)
-async def adopt_systems(zone_id: str, body: SystemsBody, runtime: RuntimeDep) -> CommandAccepted:
-    return await accept(
-        runtime, "zone.adopt-systems", ZoneAdoptSystems(zone_id=zone_id, systems=body.systems), zone_id
-    )
+@router.post(
+    "/zones/{zone_id}/members/{member_id}/erase",
+    response_model=CommandAccepted,
+    status_code=202,
+    dependencies=party_office,
+)
+async def erase_member(
+    zone_id: str,
+    member_id: str,
+    body: ReasonBody,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    idempotency: IdempotencyKey = None,
+) -> CommandAccepted:
+    """Erase a member's personal data (``zone.erase-member``, party office): names replaced in
+    every service's store, the member id kept for the figures."""
+    cmd = ZoneEraseMember(zone_id=zone_id, member_id=member_id, reason=body.reason)
+    return await accept(runtime, "zone.erase-member", cmd, zone_id, principal.actor(), idempotency)
 
 
-@router.post("/zones/{zone_id}/close", response_model=CommandAccepted, status_code=202)
-async def close(zone_id: str, body: ReasonBody, runtime: RuntimeDep) -> CommandAccepted:
-    return await accept(runtime, "zone.close", ZoneClose(zone_id=zone_id, reason=body.reason), zone_id)
+@router.post(
+    "/zones/{zone_id}/systems", response_model=CommandAccepted, status_code=202, dependencies=party_office
+)
+async def adopt_systems(
+    zone_id: str,
+    body: SystemsBody,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    idempotency: IdempotencyKey = None,
+) -> CommandAccepted:
+    cmd = ZoneAdoptSystems(zone_id=zone_id, systems=body.systems)
+    return await accept(runtime, "zone.adopt-systems", cmd, zone_id, principal.actor(), idempotency)
+
+
+@router.post(
+    "/zones/{zone_id}/close", response_model=CommandAccepted, status_code=202, dependencies=party_office
+)
+async def close(
+    zone_id: str,
+    body: ReasonBody,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    idempotency: IdempotencyKey = None,
+) -> CommandAccepted:
+    cmd = ZoneClose(zone_id=zone_id, reason=body.reason)
+    return await accept(runtime, "zone.close", cmd, zone_id, principal.actor(), idempotency)

@@ -2,6 +2,12 @@
 
 A zone is kept as one plain dict (its document): the snapshot fields plus members with
 their phone numbers, which never leave the service (``snapshot`` strips them).
+
+Who may change a zone is decided here too (``check_actor``): the party office manages zones;
+a roster changes only by the zone's secretary or the party office; nobody adds themselves.
+Who may read what of a roster (``roster_view``): names and roles to the zone's members,
+party branch and employment only to the party office and the zone's secretary, phone
+numbers masked unless the party office asks.
 A project is kept as one plain dict too (``_id`` = project id, its units, ``completed``).
 """
 
@@ -15,8 +21,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from shared.actor import Actor, AuthType
 from shared.events.catalog import (
     ALL_SYSTEMS,
+    ActorRefusal,
     Employment,
     ProjectCategory,
     ProjectScale,
@@ -389,6 +397,122 @@ def check_close(zone: Zone | None) -> Refusal:
     elif zone["status"] == ZoneStatus.CLOSED:
         r.add("zone_already_closed")
     return r
+
+
+def check_erase_member(zone: Zone | None, member_id: str) -> Refusal:
+    """Erasure applies to closed zones too: their rosters still hold the person's data."""
+    r = Refusal()
+    if zone is None:
+        r.add("unknown_zone")
+    elif not any(m["member_id"] == member_id for m in zone["members"]):
+        r.add("member_not_on_roster")
+    return r
+
+
+# --------------------------------------------------------------------------- who may do it
+
+PARTY_OFFICE = "party_office"
+ROSTER_COMMANDS = ("zone.add-member", "zone.remove-member")
+
+
+def is_secretary(zone: Zone | None, member_id: str) -> bool:
+    return zone is not None and any(
+        m["member_id"] == member_id and m["zone_role"] == ZoneRole.SECRETARY for m in zone["members"]
+    )
+
+
+def on_roster(zone: Zone | None, member_id: str) -> bool:
+    return zone is not None and any(m["member_id"] == member_id for m in zone["members"])
+
+
+def check_actor(
+    command_type: str, actor: Actor | None, zone: Zone | None, subject_member_id: str | None = None
+) -> Refusal:
+    """Who may send a zone command. A trusted system (configured by name) may send any; the
+    party office manages zones; the roster changes only by the zone's secretary or the party
+    office, and nobody adds themselves (an approval of one's own enrolment is no approval)."""
+    r = Refusal()
+    if actor is None:
+        r.add(ActorRefusal.ACTOR_UNKNOWN)
+        return r
+    if actor.type == AuthType.SYSTEM:
+        return r
+    party_office = actor.has_role(PARTY_OFFICE)
+    if command_type in ROSTER_COMMANDS:
+        if not party_office and not is_secretary(zone, actor.id):
+            r.add(ActorRefusal.NOT_SECRETARY)
+        if command_type == "zone.add-member" and subject_member_id == actor.id:
+            r.add(ActorRefusal.SELF_ENROLMENT)
+    elif not party_office:
+        r.add(ActorRefusal.NOT_PARTY_OFFICE)
+    return r
+
+
+def merged(*refusals: Refusal) -> Refusal:
+    out = Refusal()
+    for refusal in refusals:
+        for code in refusal.reasons:
+            out.add(code)
+    return out
+
+
+# --------------------------------------------------------------------------- personal data
+
+ERASED_NAME = "(erased)"
+
+
+def with_member_erased(zone: Zone, member_id: str) -> Zone:
+    """The roster entry without its personal data: name and party branch replaced, phone
+    gone; the member id, role, employer and employment stay (figures count them)."""
+    members = [
+        {**m, "name": ERASED_NAME, "home_branch": "", "phone": None, "erased": True}
+        if m["member_id"] == member_id
+        else m
+        for m in zone["members"]
+    ]
+    return {**zone, "members": members}
+
+
+def mask_phone(phone: str | None) -> str | None:
+    """``13900000042`` -> ``139****0042``: enough to recognise, not enough to call."""
+    if not phone:
+        return None
+    if len(phone) < 8:
+        return "*" * len(phone)
+    return f"{phone[:3]}{'*' * (len(phone) - 7)}{phone[-4:]}"
+
+
+def may_read_roster(zone: Zone, reader: Actor) -> bool:
+    return reader.has_role(PARTY_OFFICE) or on_roster(zone, reader.id)
+
+
+def may_read_history(zone: Zone, reader: Actor) -> bool:
+    return reader.has_role(PARTY_OFFICE) or is_secretary(zone, reader.id)
+
+
+def roster_view(zone: Zone, reader: Actor) -> list[dict[str, Any]]:
+    """The roster as ``reader`` may see it: party branch, employer and employment only for the
+    party office and the zone's secretary; the phone in full only for the party office,
+    masked for the secretary, absent for the others."""
+    party_office = reader.has_role(PARTY_OFFICE)
+    sensitive = party_office or is_secretary(zone, reader.id)
+    out = []
+    for m in zone["members"]:
+        view: dict[str, Any] = {
+            "member_id": m["member_id"],
+            "name": m["name"],
+            "zone_role": m["zone_role"],
+            "erased": bool(m.get("erased", False)),
+        }
+        if sensitive:
+            view |= {
+                "home_branch": m["home_branch"],
+                "employer_unit_id": m["employer_unit_id"],
+                "employment": m["employment"],
+                "phone": m.get("phone") if party_office else mask_phone(m.get("phone")),
+            }
+        out.append(view)
+    return out
 
 
 # --------------------------------------------------------------------------- figures

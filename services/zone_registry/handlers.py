@@ -1,9 +1,15 @@
-"""Zone-registry handlers: projects in, automatic coverage, commands, zone events out."""
+"""Zone-registry handlers: projects in, automatic coverage, commands, zone events out.
+
+Every command names its actor (``shared.actor``); who may send which is the domain's
+``check_actor``. Each command, accepted or refused, is kept in the zone's history with its
+actor (one document per command, ids only: no personal data)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
+from shared.actor import Actor, actor_of, trusted_sources
 from shared.events.catalog import (
     ProjectCompleted,
     ProjectRegistered,
@@ -11,6 +17,7 @@ from shared.events.catalog import (
     ZoneAddUnit,
     ZoneAdoptSystems,
     ZoneClose,
+    ZoneEraseMember,
     ZoneEstablish,
     ZoneRemoveMember,
 )
@@ -21,10 +28,10 @@ from . import domain, store
 handlers = Handlers()
 
 
-def _announce(ctx: HandlerContext, event_type: str, zone: domain.Zone) -> None:
+def _announce(ctx: HandlerContext, event_type: str, zone: domain.Zone, **more: Any) -> None:
     """Store the zone and say so with its full snapshot: other services keep copies."""
     ctx.put(store.ZONES, zone)
-    ctx.emit(event_type, {"zone": domain.snapshot(zone)}, key=zone["_id"])
+    ctx.emit(event_type, {"zone": domain.snapshot(zone), **more}, key=zone["_id"])
 
 
 def _announce_gap(ctx: HandlerContext, zone: domain.Zone, project_ids: list[str]) -> None:
@@ -36,6 +43,33 @@ def _announce_gap(ctx: HandlerContext, zone: domain.Zone, project_ids: list[str]
                 {"zone": domain.snapshot(zone), "project_id": pid, "missing_roles": missing},
                 key=zone["_id"],
             )
+
+
+def _actor(ctx: HandlerContext) -> Actor | None:
+    return actor_of(ctx.event, trusted_sources(ctx.settings))
+
+
+def _history(
+    ctx: HandlerContext,
+    zone_id: str,
+    actor: Actor | None,
+    reasons: list[str],
+    member_id: str | None = None,
+) -> None:
+    """The command in the zone's history: who, what, when, accepted or why not."""
+    ctx.put(
+        store.HISTORY,
+        {
+            "_id": ctx.event.id,
+            "zone_id": zone_id,
+            "command_type": ctx.event.type,
+            "actor": actor.model_dump(mode="json") if actor is not None else None,
+            "accepted": not reasons,
+            "reasons": reasons,
+            "member_id": member_id,
+            "at": ctx.moment,
+        },
+    )
 
 
 def _refuse(ctx: HandlerContext, zone_id: str, reasons: list[str], zone: domain.Zone | None) -> None:
@@ -122,13 +156,30 @@ async def on_project_completed(ctx: HandlerContext, data: ProjectCompleted) -> N
 # --------------------------------------------------------------------------- pbz.zone.commands
 
 
+def _decide(
+    ctx: HandlerContext,
+    zone_id: str,
+    zone: domain.Zone | None,
+    checks: domain.Refusal,
+    member_id: str | None = None,
+) -> bool:
+    """Who sent it and what it asks, decided together; the outcome goes into the history and,
+    when refused, out as ``zone.command-rejected``. True when the command is accepted."""
+    actor = _actor(ctx)
+    refusal = domain.merged(domain.check_actor(ctx.event.type, actor, zone, member_id), checks)
+    _history(ctx, zone_id, actor, refusal.reasons, member_id)
+    if refusal:
+        _refuse(ctx, zone_id, refusal.reasons, zone)
+        return False
+    return True
+
+
 @handlers.on("zone.establish")
 async def on_establish(ctx: HandlerContext, data: ZoneEstablish) -> None:
     zone_id = data.zone_id or domain.establish_zone_id(ctx.event.id)
     existing = await ctx.get(store.ZONES, zone_id)
-    refusal = domain.check_establish(data.model_dump(), existing, await store.name_taken(ctx.db, data.name))
-    if refusal:
-        _refuse(ctx, zone_id, refusal.reasons, existing)
+    checks = domain.check_establish(data.model_dump(), existing, await store.name_taken(ctx.db, data.name))
+    if not _decide(ctx, zone_id, existing, checks):
         return
     zone = domain.new_zone(
         zone_id=zone_id,
@@ -148,9 +199,7 @@ async def on_establish(ctx: HandlerContext, data: ZoneEstablish) -> None:
 async def on_add_unit(ctx: HandlerContext, data: ZoneAddUnit) -> None:
     zone = await ctx.get(store.ZONES, data.zone_id)
     unit = {"unit_id": data.unit_id, "name": data.name, "role": data.role}
-    refusal = domain.check_add_unit(zone, unit)
-    if refusal or zone is None:
-        _refuse(ctx, data.zone_id, refusal.reasons, zone)
+    if not _decide(ctx, data.zone_id, zone, domain.check_add_unit(zone, unit)) or zone is None:
         return
     # zone.updated carries the new status: adding the missing unit activates the zone.
     _announce(ctx, "zone.updated", domain.with_unit(zone, unit))
@@ -166,11 +215,10 @@ async def on_add_member(ctx: HandlerContext, data: ZoneAddMember) -> None:
         "employer_unit_id": data.employer_unit_id,
         "employment": data.employment,
         "zone_role": data.zone_role,
-        "phone": data.phone,  # kept here only; snapshots and the API never show it
+        "phone": data.phone,  # kept here only; snapshots never carry it, the API masks it
     }
-    refusal = domain.check_add_member(zone, member)
-    if refusal or zone is None:
-        _refuse(ctx, data.zone_id, refusal.reasons, zone)
+    checks = domain.check_add_member(zone, member)
+    if not _decide(ctx, data.zone_id, zone, checks, data.member_id) or zone is None:
         return
     _announce(ctx, "zone.member-joined", domain.with_member(zone, member))
 
@@ -178,19 +226,30 @@ async def on_add_member(ctx: HandlerContext, data: ZoneAddMember) -> None:
 @handlers.on("zone.remove-member")
 async def on_remove_member(ctx: HandlerContext, data: ZoneRemoveMember) -> None:
     zone = await ctx.get(store.ZONES, data.zone_id)
-    refusal = domain.check_remove_member(zone, data.member_id)
-    if refusal or zone is None:
-        _refuse(ctx, data.zone_id, refusal.reasons, zone)
+    checks = domain.check_remove_member(zone, data.member_id)
+    if not _decide(ctx, data.zone_id, zone, checks, data.member_id) or zone is None:
         return
     _announce(ctx, "zone.member-left", domain.without_member(zone, data.member_id))
+
+
+@handlers.on("zone.erase-member")
+async def on_erase_member(ctx: HandlerContext, data: ZoneEraseMember) -> None:
+    """PIPL erasure: the roster entry loses its personal data here, and the snapshot that
+    says so replaces every other service's copy."""
+    zone = await ctx.get(store.ZONES, data.zone_id)
+    checks = domain.check_erase_member(zone, data.member_id)
+    if not _decide(ctx, data.zone_id, zone, checks, data.member_id) or zone is None:
+        return
+    _announce(
+        ctx, "zone.member-erased", domain.with_member_erased(zone, data.member_id), member_id=data.member_id
+    )
 
 
 @handlers.on("zone.adopt-systems")
 async def on_adopt_systems(ctx: HandlerContext, data: ZoneAdoptSystems) -> None:
     zone = await ctx.get(store.ZONES, data.zone_id)
-    refusal = domain.check_adopt_systems(zone, data.systems)
-    if refusal or zone is None:
-        _refuse(ctx, data.zone_id, refusal.reasons, zone)
+    checks = domain.check_adopt_systems(zone, data.systems)
+    if not _decide(ctx, data.zone_id, zone, checks) or zone is None:
         return
     _announce(ctx, "zone.updated", domain.with_systems(zone, data.systems))
 
@@ -198,8 +257,6 @@ async def on_adopt_systems(ctx: HandlerContext, data: ZoneAdoptSystems) -> None:
 @handlers.on("zone.close")
 async def on_close(ctx: HandlerContext, data: ZoneClose) -> None:
     zone = await ctx.get(store.ZONES, data.zone_id)
-    refusal = domain.check_close(zone)
-    if refusal or zone is None:
-        _refuse(ctx, data.zone_id, refusal.reasons, zone)
+    if not _decide(ctx, data.zone_id, zone, domain.check_close(zone)) or zone is None:
         return
     _announce(ctx, "zone.closed", domain.closed(zone, ctx.moment))

@@ -11,6 +11,7 @@ from shared.mongo import Index
 
 ZONES = "zones"
 PROJECTS = "projects"
+HISTORY = "zone_history"  # one document per command: who, what, when, accepted or why not
 
 INDEXES = [
     Index(ZONES, [("status", 1), ("mode", 1)]),
@@ -19,6 +20,7 @@ INDEXES = [
     Index(ZONES, [("name", 1)]),
     Index(PROJECTS, [("key_project", 1)]),
     Index(PROJECTS, [("region", 1)]),
+    Index(HISTORY, [("zone_id", 1), ("at", 1)]),
 ]
 
 
@@ -71,3 +73,16 @@ async def all_projects(
 ) -> list[dict[str, Any]]:
     docs: list[dict[str, Any]] = await db[PROJECTS].find(query or {}).sort("_id", 1).to_list(None)
     return docs
+
+
+async def history(
+    db: AsyncIOMotorDatabase[Any], zone_id: str, limit: int, skip: int = 0
+) -> list[dict[str, Any]]:
+    docs: list[dict[str, Any]] = (
+        await db[HISTORY].find({"zone_id": zone_id}).sort("at", 1).skip(skip).limit(limit).to_list(None)
+    )
+    return docs
+
+
+async def history_count(db: AsyncIOMotorDatabase[Any], zone_id: str) -> int:
+    return int(await db[HISTORY].count_documents({"zone_id": zone_id}))

@@ -190,11 +190,13 @@ class Grade(StrEnum):
     FAIL = "fail"
 
 
-PERIOD_MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
-PERIOD_ANY = r"^\d{4}-((0[1-9]|1[0-2])|Q[1-4])$"
-PERIOD_YEAR = r"^\d{4}$"
+# Years 1900-2199: a period outside them is a typo, and year 0000 is no date at all (it
+# answered 500 where it should have been refused).
+PERIOD_MONTH = r"^(19|20|21)\d{2}-(0[1-9]|1[0-2])$"
+PERIOD_ANY = r"^(19|20|21)\d{2}-((0[1-9]|1[0-2])|Q[1-4])$"
+PERIOD_YEAR = r"^(19|20|21)\d{2}$"
 # A month, a quarter or a year: the periods of organisational life and of roll-ups.
-PERIOD_ORG = r"^\d{4}(-((0[1-9]|1[0-2])|Q[1-4]))?$"
+PERIOD_ORG = r"^(19|20|21)\d{2}(-((0[1-9]|1[0-2])|Q[1-4]))?$"
 
 
 # --------------------------------------------------------------------------- vocabulary of issue 19
@@ -356,6 +358,45 @@ class RollupLevel(StrEnum):
     HOST_UNIT = "host_unit"
     REGION = "region"
 
+
+# --------------------------------------------------------------------------- reason codes
+
+
+class ActorRefusal(StrEnum):
+    """Why a command is refused for who sent it (in ``reasons`` of ``*.command-rejected`` and
+    ``activity.rejected``; the actor is the command's CloudEvents authcontext, ``shared.actor``)."""
+
+    ACTOR_UNKNOWN = "actor_unknown"  # no actor, and the source is not a trusted system
+    NOT_PARTY_OFFICE = "not_party_office"  # establishing, closing, units, systems, erasure
+    NOT_SECRETARY = "not_secretary"  # roster changes: the zone's secretary or the party office
+    SELF_ENROLMENT = "self_enrolment"  # a member cannot add themselves to a roster
+    ACTOR_NOT_ON_ROSTER = "actor_not_on_roster"  # acts in a zone whose roster does not hold them
+    EVALUATOR_NOT_OF_UNIT = "evaluator_not_of_unit"  # rates for a unit that does not employ them
+
+
+class HttpReason(StrEnum):
+    """The ``reason`` of an HTTP error answer (401, 403, 400, 404, 409, 422, 503, 500)."""
+
+    TOKEN_MISSING = "token_missing"  # 401
+    TOKEN_INVALID = "token_invalid"  # 401: not a JWT, bad signature, wrong issuer or audience
+    TOKEN_EXPIRED = "token_expired"  # 401
+    ROLE_REQUIRED = "role_required"  # 403: the token lacks every role the route accepts
+    NOT_IN_ZONE = "not_in_zone"  # 403: the zone's roster does not hold the caller
+    NOT_SECRETARY = "not_secretary"  # 403: only the zone's secretary or the party office
+    NOT_OWN_RECORD = "not_own_record"  # 403: another member's record
+    INVALID_BODY = "invalid_body"  # 400: the body is not UTF-8 JSON
+    INVALID_REQUEST = "invalid_request"  # 422: a field or parameter breaks its schema
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"  # 409: the same key with another request
+    NOT_FOUND = "not_found"  # 404
+    METHOD_NOT_ALLOWED = "method_not_allowed"  # 405
+    BROKER_UNAVAILABLE = "broker_unavailable"  # 503 + Retry-After: Kafka does not answer
+    STORE_UNAVAILABLE = "store_unavailable"  # 503 + Retry-After: the database does not answer
+    IDENTITY_PROVIDER_UNAVAILABLE = "identity_provider_unavailable"  # 503: no signing keys yet
+    INTERNAL_ERROR = "internal_error"  # 500: a defect (the text is in the log, never the answer)
+
+
+# Documented in docs/events.md beside the vocabularies the payloads use.
+REASON_CODES: tuple[type[StrEnum], ...] = (ActorRefusal, HttpReason)
 
 # --------------------------------------------------------------------------- base
 
@@ -581,6 +622,17 @@ class ZoneRecordTransfer(Payload):
     new_home_branch: str | None = None
 
 
+class ZoneEraseMember(Payload):
+    """The party office erases a person's personal data (PIPL): the zone-registry replaces
+    their name, home branch and phone on the roster and says so with a snapshot
+    (``zone.member-erased``), which every service's zone copy takes; the member id stays,
+    so figures still count them."""
+
+    zone_id: str = Field(min_length=1)
+    member_id: str = Field(min_length=1)
+    reason: str | None = None
+
+
 # --------------------------------------------------------------------------- pbz.activity.commands
 
 
@@ -703,6 +755,7 @@ class ZoneSettings(Payload):
 
     signing: SigningMode = SigningMode.PARALLEL
     theme_party_day: int | None = Field(None, ge=1, le=31)
+    erased: bool = Field(False, description="Personal data erased (name and home branch replaced)")
 
 
 class ZoneSnapshot(Payload):
@@ -722,6 +775,12 @@ class ZoneSnapshot(Payload):
 
 class ZoneEvent(Payload):
     zone: ZoneSnapshot
+
+
+class ZoneMemberErased(ZoneEvent):
+    """A member's personal data was erased: the snapshot carries the replaced roster entry."""
+
+    member_id: str
 
 
 class ZoneCoverageGap(ZoneEvent):
@@ -1028,6 +1087,7 @@ _SPECS: list[tuple[str, Topic, type[Payload]]] = [
     ("zone.close", Topic.ZONE_COMMANDS, ZoneClose),
     ("zone.configure", Topic.ZONE_COMMANDS, ZoneConfigure),
     ("zone.record-transfer", Topic.ZONE_COMMANDS, ZoneRecordTransfer),
+    ("zone.erase-member", Topic.ZONE_COMMANDS, ZoneEraseMember),
     ("activity.record", Topic.ACTIVITY_COMMANDS, ActivityRecord),
     ("activity.request-leave", Topic.ACTIVITY_COMMANDS, ActivityRequestLeave),
     ("permit.sign", Topic.PERMIT_COMMANDS, PermitSign),
@@ -1040,6 +1100,7 @@ _SPECS: list[tuple[str, Topic, type[Payload]]] = [
     ("zone.member-joined", Topic.ZONE_EVENTS, ZoneEvent),
     ("zone.member-left", Topic.ZONE_EVENTS, ZoneEvent),
     ("zone.closed", Topic.ZONE_EVENTS, ZoneEvent),
+    ("zone.member-erased", Topic.ZONE_EVENTS, ZoneMemberErased),
     ("zone.coverage-gap", Topic.ZONE_EVENTS, ZoneCoverageGap),
     ("zone.transfer-due", Topic.ZONE_EVENTS, ZoneTransferDue),
     ("zone.command-rejected", Topic.ZONE_EVENTS, ZoneCommandRejected),

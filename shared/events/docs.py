@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from .catalog import DOCUMENTED_VOCABULARIES, REGISTRY, Topic
+from .catalog import DOCUMENTED_VOCABULARIES, REASON_CODES, REGISTRY, Topic
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "events.md"
 
@@ -121,7 +121,7 @@ def render() -> str:
             lines += field_table(nested[name])
             lines.append("")
             _enums_in(nested[name], enums)
-    for extra in DOCUMENTED_VOCABULARIES:
+    for extra in (*DOCUMENTED_VOCABULARIES, *REASON_CODES):
         enums.setdefault(extra.__name__, extra)
     if enums:
         lines.append("## Vocabularies and reason codes\n")

@@ -154,6 +154,7 @@ VALID: dict[str, dict[str, Any]] = {
     "zone.remove-member": {"zone_id": "Z-1", "member_id": "M-3", "reason": "调离"},
     "zone.adopt-systems": {"zone_id": "Z-1", "systems": ["contractor_safety"]},
     "zone.close": {"zone_id": "Z-1"},
+    "zone.erase-member": {"zone_id": "Z-1", "member_id": "M-1", "reason": "PIPL request"},
     "activity.record": {
         "activity_id": "A-1",
         "zone_id": "Z-1",
@@ -191,6 +192,7 @@ VALID: dict[str, dict[str, Any]] = {
     "zone.member-joined": {"zone": ZONE},
     "zone.member-left": {"zone": ZONE},
     "zone.closed": {"zone": {**ZONE, "status": "closed"}},
+    "zone.member-erased": {"zone": ZONE, "member_id": "M-1"},
     "zone.coverage-gap": {
         "zone": {**ZONE, "status": "proposed"},
         "project_id": "P-NAN1-1",
@@ -440,6 +442,7 @@ INVALID: list[tuple[str, dict[str, Any], str]] = [
     ("zone.remove-member", {"zone_id": "Z-1"}, "member_id"),
     ("zone.adopt-systems", {"zone_id": "Z-1", "systems": "all"}, "systems"),
     ("zone.close", {}, "zone_id"),
+    ("zone.erase-member", {"zone_id": "Z-1"}, "member_id"),
     ("activity.record", {**VALID["activity.record"], "started_at": "soon"}, "started_at"),
     ("permit.sign", {**VALID["permit.sign"], "decision": "maybe"}, "decision"),
     ("permit.close", _without(VALID["permit.close"], "closed_at"), "closed_at"),
@@ -451,6 +454,7 @@ INVALID: list[tuple[str, dict[str, Any], str]] = [
     ("zone.member-joined", {}, "zone"),
     ("zone.member-left", {"zone": {**ZONE, "members": [{"member_id": "M-1"}]}}, "members"),
     ("zone.closed", {"zone": {**ZONE, "status": "gone"}}, "status"),
+    ("zone.member-erased", {"zone": ZONE}, "member_id"),
     ("zone.coverage-gap", {"zone": ZONE, "project_id": "P-1", "missing_roles": ["caterer"]}, "missing_roles"),
     ("zone.command-rejected", {"command_id": "c", "command_type": "zone.close", "reasons": []}, "reasons"),
     ("activity.recorded", _without(VALID["activity.recorded"], "zone_id"), "zone_id"),

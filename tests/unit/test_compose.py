@@ -80,3 +80,40 @@ def test_dockerfile_installs_the_project() -> None:
     for line in ("COPY shared ./shared", "COPY services ./services", "RUN pip install ."):
         assert line in text
     assert "USER pbz" in text
+
+
+def test_keycloak_runs_the_demo_realm_and_every_service_checks_its_tokens(compose: dict[str, Any]) -> None:
+    svc = compose["services"]
+    keycloak = svc["keycloak"]
+    assert keycloak["image"] == "quay.io/keycloak/keycloak:26.4.5"  # the provider of the local infra
+    assert keycloak["command"][:2] == ["start-dev", "--import-realm"]
+    assert "--hostname=http://localhost:8080" in keycloak["command"]
+    assert keycloak["healthcheck"]["test"] and keycloak["depends_on"]["realm"]["condition"] == (
+        "service_completed_successfully"
+    )
+    assert svc["realm"]["command"][:4] == ["python", "-m", "services.simulator", "realm"]
+    [realm_volume] = svc["realm"]["volumes"]
+    assert realm_volume.split(":")[0] in [v.split(":")[0] for v in keycloak["volumes"]]
+    for name in SERVICES:
+        env = svc[name]["environment"]
+        assert env["PBZ_OIDC_ISSUER"] == "http://localhost:8080/realms/pbz"
+        assert env["PBZ_OIDC_JWKS_URL"].startswith("http://keycloak:8080/realms/pbz/")
+        assert svc[name]["depends_on"]["keycloak"]["condition"] == "service_healthy"
+
+
+def test_the_scram_profile_gives_every_service_its_own_principal() -> None:
+    from services.kafka_acls import grants
+
+    doc = yaml.safe_load((ROOT / "docker-compose.scram.yml").read_text())
+    svc = doc["services"]
+    assert svc["kafka"]["entrypoint"][-1] == "/pbz/compose/kafka-scram.sh"
+    assert (ROOT / "deploy/compose/kafka-scram.sh").exists()
+    for name in SERVICES:
+        env = svc[name]["environment"]
+        assert env["PBZ_KAFKA_SECURITY"] == "scram" and env["PBZ_KAFKA_USERNAME"] == name
+    assert svc["topics"]["environment"]["PBZ_KAFKA_USERNAME"] == "admin"
+    # The grants the compose broker applies are the code's (python -m services.kafka_acls).
+    text = (ROOT / "deploy/compose/kafka-acls.txt").read_text()
+    assert text == "\n".join(g.line() for g in grants()) + "\n", (
+        "run: python -m services.kafka_acls > deploy/compose/kafka-acls.txt"
+    )

@@ -1,0 +1,133 @@
+"""The simulator signs in to the OpenID Connect provider as the people and systems it plays.
+
+People (the demo's members, the party office, HSE) sign in with the demo password through
+the ``pbz-cli`` client; the enterprise publishers with their client credentials. Each token
+is validated the way the services validate theirs (``shared.auth``), and the actor a command
+carries is read from it: what the provider says, not what the simulator assumes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncGenerator, Iterable
+from dataclasses import dataclass
+
+import httpx
+
+from shared.actor import Actor
+from shared.auth import TokenVerifier
+from shared.settings import ServiceSettings
+
+from .realm import CLI_CLIENT, DEMO_PASSWORD, PUBLISHERS, publisher_secret
+
+
+@dataclass
+class _Token:
+    access: str
+    expires_at: float  # monotonic
+    actor: Actor
+
+
+class Identity:
+    """Tokens (cached until shortly before they expire) and actors for the people and
+    publishers the simulator plays."""
+
+    def __init__(
+        self,
+        *,
+        issuer: str,
+        jwks_url: str,
+        audience: str = "pbz-services",
+        password: str = DEMO_PASSWORD,
+        client_id: str = CLI_CLIENT,
+        concurrency: int = 4,
+    ) -> None:
+        self.issuer = issuer.rstrip("/")
+        self.token_url = f"{self.issuer}/protocol/openid-connect/token"
+        self.password = password
+        self.client_id = client_id
+        self.verifier = TokenVerifier(issuer=issuer, audience=audience, jwks_url=jwks_url)
+        self._http = httpx.AsyncClient(timeout=30)
+        self._tokens: dict[str, _Token] = {}
+        self._gate = asyncio.Semaphore(concurrency)
+
+    @classmethod
+    def from_settings(cls, settings: ServiceSettings | None = None) -> Identity:
+        s = settings or ServiceSettings()
+        return cls(issuer=s.oidc_issuer, jwks_url=s.jwks_url, audience=s.oidc_audience)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+        await self.verifier.aclose()
+
+    async def __aenter__(self) -> Identity:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def token(self, who: str) -> str:
+        """An access token for a person (member id, ``PO0001``...) or a publisher (client id)."""
+        return (await self._signed_in(who)).access
+
+    async def actor(self, who: str) -> Actor:
+        return (await self._signed_in(who)).actor
+
+    async def prepare(self, people: Iterable[str]) -> None:
+        """Sign in several at once (each sign-in is a password hash on the provider's side)."""
+        await asyncio.gather(*(self._signed_in(w) for w in set(people)))
+
+    def cached_actor(self, who: str) -> Actor:
+        """The actor of someone signed in by :meth:`prepare` (KeyError otherwise)."""
+        return self._tokens[who].actor
+
+    def auth(self, who: str) -> httpx.Auth:
+        """An httpx auth that sends ``who``'s token, signing in again when it expires."""
+        return _Bearer(self, who)
+
+    async def _signed_in(self, who: str) -> _Token:
+        cached = self._tokens.get(who)
+        if cached is not None and cached.expires_at - time.monotonic() > 30:
+            return cached
+        async with self._gate:
+            form = (
+                {
+                    "grant_type": "client_credentials",
+                    "client_id": who,
+                    "client_secret": publisher_secret(who),
+                }
+                if who in PUBLISHERS
+                else {
+                    "grant_type": "password",
+                    "client_id": self.client_id,
+                    "username": who.lower(),
+                    "password": self.password,
+                }
+            )
+            response = await self._http.post(self.token_url, data=form)
+        if response.status_code != 200:
+            raise RuntimeError(
+                f"sign-in of {who} at {self.token_url} refused ({response.status_code}): {response.text[:200]}"
+            )
+        body = response.json()
+        principal = await self.verifier.verify(body["access_token"])
+        token = _Token(
+            access=body["access_token"],
+            expires_at=time.monotonic() + float(body.get("expires_in", 60)),
+            actor=principal.actor(),
+        )
+        self._tokens[who] = token
+        return token
+
+
+class _Bearer(httpx.Auth):
+    def __init__(self, identity: Identity, who: str) -> None:
+        self.identity = identity
+        self.who = who
+
+    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        # A request that brings its own Authorization (another person's token) keeps it.
+        if "Authorization" not in request.headers:
+            request.headers["Authorization"] = f"Bearer {await self.identity.token(self.who)}"
+        yield request
