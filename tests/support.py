@@ -62,25 +62,19 @@ def test_settings(definition: ServiceDefinition, suffix: str, **overrides: Any) 
 
 
 async def _wait_assigned(runtime: Runtime, timeout: float = 30.0) -> None:
-    """Wait until the group owns every partition of its topics and positions are resolved,
-    then commit those positions so a restart resumes exactly there."""
-    sub = next(iter(runtime.broker.subscribers))
+    """Wait until start-up is over and the group owns every partition of its topics (the
+    pipeline commits the start of each fresh partition, so a restart resumes exactly there)."""
     deadline = time.monotonic() + timeout
-    topics = [t.value for t in runtime.definition.consumes]
+    topics = [t.value for t in runtime.topics]
     while True:
-        consumer: AIOKafkaConsumer | None = getattr(sub, "consumer", None)
+        consumer: AIOKafkaConsumer | None = runtime.subscriber.consumer if runtime.started else None
         if consumer is not None:
             assigned = consumer.assignment()
             wanted = sum(len(consumer.partitions_for_topic(t) or ()) for t in topics)
             if assigned and len(assigned) >= wanted:
-                positions = {tp: await consumer.position(tp) for tp in assigned}
-                committed = {tp: await consumer.committed(tp) for tp in assigned}
-                fresh = {tp: off for tp, off in positions.items() if committed[tp] is None}
-                if fresh:
-                    await consumer.commit(fresh)
                 return
         if time.monotonic() > deadline:
-            raise TimeoutError(f"{runtime.name} got no partition assignment in {timeout} s")
+            raise TimeoutError(f"{runtime.name} got no partition assignment in {timeout} s ({runtime.phase})")
         await asyncio.sleep(0.05)
 
 

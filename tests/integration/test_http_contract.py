@@ -56,7 +56,8 @@ def api_schema(request: pytest.FixtureRequest) -> Iterator[Any]:
         deadline = time.monotonic() + 60
         while True:
             try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                # The port opens before the group join; /readyz turns green once assigned.
+                if httpx.get(f"{base}/readyz", timeout=3).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
