@@ -95,7 +95,9 @@ class Load:
             batch = max(1, int(self.rate / 10))
             for _ in range(batch):
                 z = self.zones[self.sent % len(self.zones)]
-                await self.bus.producer.send("pbz.activity.commands", orjson.dumps(_envelope(z, self.sent)), key=z.encode())
+                await self.bus.producer.send(
+                    "pbz.activity.commands", orjson.dumps(_envelope(z, self.sent)), key=z.encode()
+                )
                 self.sent += 1
             await asyncio.sleep(max(0.0, 0.1 - (time.monotonic() - t0)))
 
@@ -139,14 +141,18 @@ async def restart_once(proc: ServiceProcess, out: Any, load: Load | None) -> dic
     ready = await proc.wait_ready()
     consumed = await first
     figures = {"http": http, "ready": ready, "consuming": consumed}
-    figures.update({f"log:{k}": v for k, v in _phases(proc.log_path, time.time() - (time.monotonic() - t0)).items()})
+    figures.update(
+        {f"log:{k}": v for k, v in _phases(proc.log_path, time.time() - (time.monotonic() - t0)).items()}
+    )
     return figures
 
 
 async def load_one(out: Any, proc: ServiceProcess) -> None:
     bus: Bus = out.bus
     z = bus.zones[0]
-    await bus.producer.send_and_wait("pbz.activity.commands", orjson.dumps(_envelope(z, 10**6 + proc.kills)), key=z.encode())
+    await bus.producer.send_and_wait(
+        "pbz.activity.commands", orjson.dumps(_envelope(z, 10**6 + proc.kills)), key=z.encode()
+    )
 
 
 async def main(rate: float, rounds: int) -> None:
@@ -170,23 +176,23 @@ async def main(rate: float, rounds: int) -> None:
 
 
 async def _run(bus: Bus, out: Any, proc: ServiceProcess, zones: list[str], rate: float, rounds: int) -> None:
-        await proc.start()
-        await proc.wait_ready()
-        for z in zones:
-            await bus.publish("zone.established", {"zone": _zone(z)}, key=z)
-        await load_one(out, proc)
-        await out.wait_for(lambda es: len(es) > 0, timeout=120)
-        if True:
-            for label, r in (("idle", None), ("load", rate)):
-                load = Load(bus, zones, r) if r else None
-                if load is not None:
-                    load.task = asyncio.create_task(load.run())
-                for i in range(rounds):
-                    figures = await restart_once(proc, out, load)
-                    line = "  ".join(f"{k}={v:.1f}s" for k, v in figures.items())
-                    print(f"restart {label} #{i + 1} ({r or 0:.0f} commands/s): {line}", flush=True)
-                if load is not None and load.task is not None:
-                    load.task.cancel()
+    await proc.start()
+    await proc.wait_ready()
+    for z in zones:
+        await bus.publish("zone.established", {"zone": _zone(z)}, key=z)
+    await load_one(out, proc)
+    await out.wait_for(lambda es: len(es) > 0, timeout=120)
+    if True:
+        for label, r in (("idle", None), ("load", rate)):
+            load = Load(bus, zones, r) if r else None
+            if load is not None:
+                load.task = asyncio.create_task(load.run())
+            for i in range(rounds):
+                figures = await restart_once(proc, out, load)
+                line = "  ".join(f"{k}={v:.1f}s" for k, v in figures.items())
+                print(f"restart {label} #{i + 1} ({r or 0:.0f} commands/s): {line}", flush=True)
+            if load is not None and load.task is not None:
+                load.task.cancel()
 
 
 if __name__ == "__main__":

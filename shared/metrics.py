@@ -26,9 +26,13 @@ STALE_WRITES = Counter(
 )
 EVENTS_DLQ = Counter("pbz_events_dlq_total", "Messages sent to pbz.dlq", ["service", "topic", "kind"])
 TRANSIENT_RETRIES = Counter(
-    "pbz_transient_retries_total", "Retries after a failure (an outage waited out, or a message's bounded retries)", ["service"]
+    "pbz_transient_retries_total",
+    "Retries after a failure (an outage waited out, or a message's bounded retries)",
+    ["service"],
 )
-WAITING = Gauge("pbz_waiting_on_transient", "1 while a message waits on a failure (an outage, or a retry)", ["service"])
+WAITING = Gauge(
+    "pbz_waiting_on_transient", "1 while a message waits on a failure (an outage, or a retry)", ["service"]
+)
 HANDLER_SECONDS = Histogram(
     "pbz_handler_seconds",
     "Time from reading a message to its effect stored and events published",

@@ -567,7 +567,8 @@ class Pipeline:
             home = self.handlers.home_of(event.type) if event.type in self.handlers.routes else None
             data = parse_data(event, expected_topic=None if record.topic == home else record.topic)
         except UnreadableEvent as e:
-            await self._waiting_out(lambda: self.dead_letter(record, e.kind, e.reason))
+            kind, reason = e.kind, e.reason
+            await self._waiting_out(lambda: self.dead_letter(record, kind, reason))
             return
         EVENTS_CONSUMED.labels(self.service, record.topic, event.type).inc()
         route = self.handlers.routes.get(event.type)
@@ -619,7 +620,9 @@ class Pipeline:
         """Event clock: every clock's ticks but the wall tickers'. Wall clock: only theirs."""
         return (event.source == WALL_CLOCK_SOURCE) != self.clock.event_driven
 
-    async def _tick(self, event: CloudEvent, data: ClockTicked, record: ConsumerRecord[Any, Any] | None) -> None:
+    async def _tick(
+        self, event: CloudEvent, data: ClockTicked, record: ConsumerRecord[Any, Any] | None
+    ) -> None:
         if not self._tick_is_ours(event):
             EVENTS_IGNORED.labels(self.service, event.type).inc()
             return
@@ -742,7 +745,9 @@ class Pipeline:
             stored = await self._stored(event.idempotency_key)
             if stored is not None:
                 # A redelivery whose record already exists: what was staged then stands.
-                log.info("handler failed on redelivered %s %s; its stored record stands", event.type, event.id)
+                log.info(
+                    "handler failed on redelivered %s %s; its stored record stands", event.type, event.id
+                )
                 return stored
             if isinstance(e, PermanentError):
                 raise
@@ -800,7 +805,9 @@ class Pipeline:
         )
         if record_doc["events"]:
             log.debug(
-                "%s -> %s", record_doc.get("type"), ", ".join(e["value"]["type"] for e in record_doc["events"])
+                "%s -> %s",
+                record_doc.get("type"),
+                ", ".join(e["value"]["type"] for e in record_doc["events"]),
             )
 
     async def _mark_dead(self, key: str, kind: str, reason: str) -> None:
@@ -808,7 +815,10 @@ class Pipeline:
         await self._waiting_out(
             lambda: self.db[PROCESSED].update_one(
                 {"_id": key},
-                {"$set": {"done": True, "dead": f"{kind}: {reason}"[:2000]}, "$unset": {"writes": "", "events": ""}},
+                {
+                    "$set": {"done": True, "dead": f"{kind}: {reason}"[:2000]},
+                    "$unset": {"writes": "", "events": ""},
+                },
             )
         )
 
@@ -842,7 +852,9 @@ class Pipeline:
             elif collection in self.handlers.aggregates or collection == CLOCK:
                 await self._replace_newer(collection, w["doc"])
             else:
-                by_collection.setdefault(collection, []).append(ReplaceOne({"_id": _id}, w["doc"], upsert=True))
+                by_collection.setdefault(collection, []).append(
+                    ReplaceOne({"_id": _id}, w["doc"], upsert=True)
+                )
         for collection, ops in by_collection.items():
             await self.db[collection].bulk_write(ops, ordered=False)
 
@@ -950,18 +962,14 @@ class Pipeline:
                 kind = classify(e)
                 what = f"{type(e).__name__}: {e}"
                 if kind == "permanent":
-                    reason_kind = getattr(e, "kind", "permanent_failure")
-                    reason = getattr(e, "reason", what)
-                    await self._waiting_out(lambda: give_up(reason_kind, reason))
-                    self._recovered()
+                    await self._giving_up(
+                        give_up, getattr(e, "kind", "permanent_failure"), getattr(e, "reason", what)
+                    )
                     return
                 if await self._counts(e, kind):
                     counted += 1
                     if counted >= self.limits.retry_attempts:
-                        await self._waiting_out(
-                            lambda: give_up("retry_exhausted", f"{counted} attempts, last: {what}")
-                        )
-                        self._recovered()
+                        await self._giving_up(give_up, "retry_exhausted", f"{counted} attempts, last: {what}")
                         return
                 self._waiting(e, kind, counted)
                 await asyncio.sleep(delay)
@@ -969,6 +977,12 @@ class Pipeline:
                 continue
             self._recovered()
             return
+
+    async def _giving_up(
+        self, give_up: Callable[[str, str], Awaitable[None]], kind: str, reason: str
+    ) -> None:
+        await self._waiting_out(lambda: give_up(kind, reason))
+        self._recovered()
 
     async def _counts(self, exc: BaseException, kind: Failure) -> bool:
         """Does this failure count against the message? Unknown causes do; a Mongo

@@ -153,7 +153,9 @@ class Runtime:
 
     def _phase(self, phase: str, **extra: Any) -> None:
         self.phase = phase
-        log.info("%s: %s", self.name, phase, extra={"phase": phase, "seconds": round(process_age(), 3), **extra})
+        log.info(
+            "%s: %s", self.name, phase, extra={"phase": phase, "seconds": round(process_age(), 3), **extra}
+        )
 
     async def start(self) -> None:
         """Everything before consuming, then the group join; returns once assigned."""
@@ -226,7 +228,9 @@ class Runtime:
             try:
                 await self.pipeline.publish(Topic.CLOCK.value, tick.to_json(), b"clock")
             except Exception as e:
-                log.warning("wall tick %s not published (%s: %s); next interval", tick.id, type(e).__name__, e)
+                log.warning(
+                    "wall tick %s not published (%s: %s); next interval", tick.id, type(e).__name__, e
+                )
             next_at = on_grid + interval
             await asyncio.sleep(max(0.05, (next_at - datetime.now(UTC)).total_seconds()))
 
@@ -237,7 +241,9 @@ class Runtime:
         except TimeoutError:
             raise HTTPException(503, f"{self.name} is starting ({self.phase}): try again") from None
         spec = spec_for(event_type)
-        payload = spec.model.model_validate(data.model_dump(mode="json")).model_dump(mode="json", exclude_none=True)
+        payload = spec.model.model_validate(data.model_dump(mode="json")).model_dump(
+            mode="json", exclude_none=True
+        )
         event = make_event(
             id=new_event_id(),
             type=event_type,

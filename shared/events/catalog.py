@@ -620,22 +620,27 @@ class ZoneReleaseProject(Payload):
 
 class ZonePeriodWork(Payload):
     """A period close (or revision) of one zone: one follow-up per (zone, period), keyed by
-    the zone, so a tick's work stays bounded whatever the number of zones."""
+    the zone, so a tick's work stays bounded whatever the number of zones. ``cause``: the
+    type of the event that made the work due."""
 
     zone_id: str = Field(min_length=1)
     period: str = Field(pattern=PERIOD_ANY)
+    cause: str | None = None
 
 
 class AssessmentClosePeriod(ZonePeriodWork):
-    """``ranked_zone_ids``: every zone the same close assesses; the period's ranking is
-    published once each of them has its result."""
+    """``assessed``: how many zones the same close assesses; the period's ranking is
+    published once that many have their result."""
 
-    ranked_zone_ids: list[str] = Field(default_factory=list)
+    assessed: int = Field(ge=1)
 
 
 class AssessmentRankPeriod(Payload):
+    """Rank a period, keyed by the period. ``assessed``: the zones its close assesses (the
+    ranking waits for all of them); 0 after a revision (re-rank a published ranking)."""
+
     period: str = Field(pattern=PERIOD_ANY)
-    ranked_zone_ids: list[str] = Field(default_factory=list)
+    assessed: int = Field(ge=0)
 
 
 # --------------------------------------------------------------------------- pbz.dlq

@@ -296,13 +296,13 @@ VALID: dict[str, dict[str, Any]] = {
     },
     "zone.release-project": {"zone_id": "ZC-P-NAN1-1", "project_id": "P-NAN1-1"},
     "activity.close-period": {"zone_id": "ZC-P-NAN1-1", "period": "2026-03"},
-    "assessment.close-period": {
+    "assessment.close-period": {"zone_id": "ZC-P-NAN1-1", "period": "2026-Q1", "assessed": 2},
+    "assessment.revise-period": {
         "zone_id": "ZC-P-NAN1-1",
-        "period": "2026-Q1",
-        "ranked_zone_ids": ["ZC-P-NAN1-1", "ZA-x-1"],
+        "period": "2026-03",
+        "cause": "quality.procedure-inspected",
     },
-    "assessment.revise-period": {"zone_id": "ZC-P-NAN1-1", "period": "2026-03"},
-    "assessment.rank-period": {"period": "2026-03", "ranked_zone_ids": ["ZC-P-NAN1-1"]},
+    "assessment.rank-period": {"period": "2026-03", "assessed": 2},
     "dlq.recorded": {
         "service": "zone-registry",
         "topic": "ent.projects",
@@ -401,6 +401,6 @@ INVALID: list[tuple[str, dict[str, Any], str]] = [
     ("activity.close-period", {**VALID["activity.close-period"], "period": "March"}, "period"),
     ("assessment.close-period", _without(VALID["assessment.close-period"], "zone_id"), "zone_id"),
     ("assessment.revise-period", {**VALID["assessment.revise-period"], "period": "2026-Q5"}, "period"),
-    ("assessment.rank-period", {"ranked_zone_ids": []}, "period"),
+    ("assessment.rank-period", {"assessed": 0}, "period"),
     ("dlq.recorded", _without(VALID["dlq.recorded"], "original"), "original"),
 ]
