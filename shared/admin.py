@@ -1,6 +1,8 @@
 """Kafka administration the project needs: topics from the catalogue, consumer lag.
 
-python -m shared.admin create-topics
+python -m shared.admin create-topics [--partitions 6] [--replication 3]
+    (defaults: PBZ_TOPIC_PARTITIONS, PBZ_TOPIC_REPLICATION; min.insync.replicas from
+    PBZ_TOPIC_MIN_INSYNC_REPLICAS, or 2 with three replicas or more)
 python -m shared.admin lag [--group pbz-zone-registry ...]
 python -m shared.admin wait-caught-up --timeout 120
 """
@@ -24,17 +26,30 @@ SERVICES = ("zone-registry", "activity-log", "permit-fasttrack", "assessment")
 cli = typer.Typer(help=__doc__, no_args_is_help=True)
 
 
-async def create_topics(bootstrap: str, partitions: int = 6, replication: int = 1) -> list[str]:
+async def create_topics(
+    bootstrap: str, partitions: int = 6, replication: int = 1, min_insync: int | None = None
+) -> list[str]:
+    """Create the catalogue's missing topics. With replicas, a write is acknowledged once
+    ``min_insync`` of them have it (the producer asks all in-sync replicas), so a broker may
+    die without losing an acknowledged event."""
+    if min_insync is None:
+        min_insync = 2 if replication >= 3 else 1
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
         wanted = [t.value for t in Topic if t.value not in existing]
+        configs = {"min.insync.replicas": str(min_insync)}
         if wanted:
             with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(
                     [
-                        NewTopic(name=t, num_partitions=partitions, replication_factor=replication)
+                        NewTopic(
+                            name=t,
+                            num_partitions=partitions,
+                            replication_factor=replication,
+                            topic_configs=configs,
+                        )
                         for t in wanted
                     ]
                 )
@@ -72,10 +87,19 @@ async def consumer_lag(bootstrap: str, groups: list[str]) -> dict[str, int]:
 
 
 @cli.command("create-topics")
-def create_topics_cmd(partitions: int = 6, replication: int = 1) -> None:
+def create_topics_cmd(partitions: int | None = None, replication: int | None = None) -> None:
     """Create every topic of the catalogue that does not exist yet."""
     settings = ServiceSettings()
-    made = asyncio.run(create_topics(settings.kafka_bootstrap, partitions, replication))
+    if replication is not None:
+        settings.topic_replication = replication
+    made = asyncio.run(
+        create_topics(
+            settings.kafka_bootstrap,
+            partitions or settings.topic_partitions,
+            settings.topic_replication,
+            settings.min_insync_replicas(),
+        )
+    )
     typer.echo(f"topics created: {', '.join(made) if made else 'none (all exist)'}")
 
 
