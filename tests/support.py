@@ -61,9 +61,10 @@ def test_settings(definition: ServiceDefinition, suffix: str, **overrides: Any) 
     return definition.settings_cls(**values)
 
 
-async def _wait_assigned(runtime: Runtime, timeout: float = 30.0) -> None:
+async def _wait_assigned(runtime: Runtime, timeout: float = 30.0, shared: bool = False) -> None:
     """Wait until start-up is over and the group owns every partition of its topics (the
-    pipeline commits the start of each fresh partition, so a restart resumes exactly there)."""
+    pipeline commits the start of each fresh partition, so a restart resumes exactly there).
+    ``shared``: other instances are in the group too; start-up over is enough."""
     deadline = time.monotonic() + timeout
     topics = [t.value for t in runtime.topics]
     while True:
@@ -71,7 +72,7 @@ async def _wait_assigned(runtime: Runtime, timeout: float = 30.0) -> None:
         if consumer is not None:
             assigned = consumer.assignment()
             wanted = sum(len(consumer.partitions_for_topic(t) or ()) for t in topics)
-            if assigned and len(assigned) >= wanted:
+            if shared or (assigned and len(assigned) >= wanted):
                 return
         if time.monotonic() > deadline:
             raise TimeoutError(f"{runtime.name} got no partition assignment in {timeout} s ({runtime.phase})")
@@ -80,16 +81,22 @@ async def _wait_assigned(runtime: Runtime, timeout: float = 30.0) -> None:
 
 @contextlib.asynccontextmanager
 async def running(
-    definition: ServiceDefinition, suffix: str | None = None, *, drop: bool = True, **overrides: Any
+    definition: ServiceDefinition,
+    suffix: str | None = None,
+    *,
+    drop: bool = True,
+    shared: bool = False,
+    **overrides: Any,
 ) -> AsyncIterator[Runtime]:
-    """Start one service instance (consumer, pipeline, scheduler) without HTTP.
+    """Start one service instance (consumer, pipeline, wall ticker) without HTTP.
 
-    ``drop=False`` keeps its database for a restart with the same ``suffix``."""
+    ``drop=False`` keeps its database for a restart with the same ``suffix``; ``shared``:
+    another instance with the same suffix is in its group."""
     settings = test_settings(definition, suffix or new_suffix(), **overrides)
     runtime = Runtime(definition, settings)
     await runtime.start()
     try:
-        await _wait_assigned(runtime)
+        await _wait_assigned(runtime, shared=shared)
         yield runtime
     finally:
         if drop:
