@@ -18,68 +18,16 @@ import asyncio
 import contextlib
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime
 
 import orjson
 from motor.motor_asyncio import AsyncIOMotorClient
 
 from shared.events import Topic
-from tests.procs import ServiceProcess
+from tests.procs import ServiceProcess, activity_command, zone_snapshot
 from tests.support import MONGO, Bus, Watcher
 
 ZONES = 6
-
-
-def zone_snapshot(zone_id: str) -> dict[str, Any]:
-    members = [
-        {
-            "member_id": f"M{i}",
-            "name": f"m{i}",
-            "home_branch": "b",
-            "employer_unit_id": "H1",
-            "employment": "staff",
-            "zone_role": "member",
-        }
-        for i in range(1, 4)
-    ]
-    return {
-        "zone_id": zone_id,
-        "name": f"zone {zone_id}",
-        "mode": "project_cobuild",
-        "status": "active",
-        "region": "north",
-        "host_unit_id": "H1",
-        "project_ids": [f"P-{zone_id}"],
-        "units": [{"unit_id": "H1", "name": "host", "role": "host"}],
-        "systems": ["daily_checkin"],
-        "members": members,
-        "established_at": "2026-04-01T00:00:00+08:00",
-    }
-
-
-def activity_command(zone_id: str, n: int) -> bytes:
-    start = datetime(2026, 4, 1, 8, tzinfo=UTC) + timedelta(minutes=n)
-    data = {
-        "activity_id": f"A-{zone_id}-{n}",
-        "zone_id": zone_id,
-        "kind": "other",
-        "started_at": start.isoformat(),
-        "ended_at": (start + timedelta(minutes=30)).isoformat(),
-        "location": "site",
-        "topic": "load",
-        "organizer_member_id": "M1",
-        "attendee_member_ids": ["M1", "M2"],
-    }
-    envelope = {
-        "specversion": "1.0",
-        "id": str(uuid.uuid4()),
-        "type": "activity.record",
-        "source": "bench",
-        "time": datetime.now(UTC).isoformat(),
-        "data": data,
-    }
-    return orjson.dumps(envelope)
 
 
 class Load:
@@ -94,7 +42,9 @@ class Load:
             t0 = time.monotonic()
             for _ in range(max(1, int(self.rate / 10))):
                 z = self.zones[self.sent % len(self.zones)]
-                await self.bus.producer.send(Topic.ACTIVITY_COMMANDS.value, activity_command(z, self.sent), key=z.encode())
+                await self.bus.producer.send(
+                    Topic.ACTIVITY_COMMANDS.value, activity_command(z, self.sent), key=z.encode()
+                )
                 self.sent += 1
             await asyncio.sleep(max(0.0, 0.1 - (time.monotonic() - t0)))
 
@@ -125,7 +75,9 @@ def logged_phases(proc: ServiceProcess, since_wall: float) -> dict[str, float]:
     return out
 
 
-async def restart_once(proc: ServiceProcess, bus: Bus, out: Watcher, zones: list[str], tag: bytes, idle: bool) -> str:
+async def restart_once(
+    proc: ServiceProcess, bus: Bus, out: Watcher, zones: list[str], tag: bytes, idle: bool
+) -> str:
     await asyncio.sleep(3.0)
     await proc.kill()
     await asyncio.sleep(0.5)  # the dead process's last outputs land; only the new one's count
@@ -134,7 +86,9 @@ async def restart_once(proc: ServiceProcess, bus: Bus, out: Watcher, zones: list
     t0 = proc.started_at
     if idle:
         await bus.producer.send_and_wait(
-            Topic.ACTIVITY_COMMANDS.value, activity_command(zones[0], 10**6 + proc.kills), key=zones[0].encode()
+            Topic.ACTIVITY_COMMANDS.value,
+            activity_command(zones[0], 10**6 + proc.kills),
+            key=zones[0].encode(),
         )
     first = asyncio.create_task(first_output_after(out, tag, t0))
     http = await proc.wait_http("/healthz")
@@ -142,7 +96,9 @@ async def restart_once(proc: ServiceProcess, bus: Bus, out: Watcher, zones: list
     consuming = await first
     phases = logged_phases(proc, wall)
     steps = "  ".join(f"{k}@{v:.1f}" for k, v in phases.items())
-    return f"http {http:.1f}s  ready {ready:.1f}s  consuming {consuming:.1f}s  | phases (s since spawn): {steps}"
+    return (
+        f"http {http:.1f}s  ready {ready:.1f}s  consuming {consuming:.1f}s  | phases (s since spawn): {steps}"
+    )
 
 
 async def measure(bus: Bus, rate: float, rounds: int, static: bool) -> None:

@@ -90,7 +90,7 @@ class Runtime:
         self.mongo: AsyncIOMotorClient[Any] = make_client(settings.mongo_url)
         self.db: AsyncIOMotorDatabase[Any] = database(self.mongo, settings.database_name(definition.name))
         self.broker = KafkaBroker(
-            settings.kafka_bootstrap,
+            [host.strip() for host in settings.kafka_bootstrap.split(",") if host.strip()],
             client_id=f"pbz-{definition.title}",
             log_level=logging.DEBUG,  # FastStream's per-message lines; ours say more
             enable_idempotence=True,
@@ -185,14 +185,25 @@ class Runtime:
         )
 
     def start_in_background(self) -> None:
+        """Start; a failure (Kafka or Mongo not there yet) is retried with backoff, and
+        /readyz says where it failed and why meanwhile."""
+
         async def run() -> None:
-            try:
-                await self.start()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("%s could not start (phase %s)", self.name, self.phase)
-                self.phase = f"failed in {self.phase}"
+            delay = self.settings.retry_initial_s
+            while True:
+                try:
+                    await self.start()
+                    return
+                except asyncio.CancelledError:
+                    raise
+                except Exception as e:
+                    log.exception("%s could not start (phase %s); retrying in %.1fs", self.name, self.phase, delay)
+                    self.phase = f"failed in {self.phase} ({type(e).__name__}: {e}); retrying"
+                    with contextlib.suppress(Exception):
+                        await self.broker.stop()
+                    self.connected.clear()
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, self.settings.retry_max_s)
 
         self._starting = asyncio.create_task(run(), name=f"{self.name}-start")
 

@@ -16,10 +16,13 @@ import signal
 import socket
 import sys
 import time
+import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 
 from tests.support import KAFKA, MONGO
 
@@ -37,14 +40,16 @@ def free_port() -> int:
 class ServiceProcess:
     """One process of a service. ``start`` may be called again after ``kill``."""
 
-    def __init__(self, module: str, suffix: str, name: str | None = None, **settings: Any) -> None:
+    def __init__(
+        self, module: str, suffix: str, name: str | None = None, kafka: str = KAFKA, **settings: Any
+    ) -> None:
         self.module = module
         self.name = name or module.rsplit(".", 1)[-1]
         self.port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("PBZ_")}
         env.update(
             {
-                "PBZ_KAFKA_BOOTSTRAP": KAFKA,
+                "PBZ_KAFKA_BOOTSTRAP": kafka,
                 "PBZ_MONGO_URL": MONGO,
                 "PBZ_INSTANCE_SUFFIX": suffix,
                 "PBZ_AUTO_OFFSET_RESET": "latest",
@@ -129,3 +134,126 @@ async def processes(*procs: ServiceProcess) -> Any:
     finally:
         for p in procs:
             await p.stop()
+
+
+def zone_snapshot(zone_id: str, members: int = 3) -> dict[str, Any]:
+    """An active zone as zone-registry announces it, with members M1..Mn."""
+    return {
+        "zone_id": zone_id,
+        "name": f"zone {zone_id}",
+        "mode": "project_cobuild",
+        "status": "active",
+        "region": "north",
+        "host_unit_id": "H1",
+        "project_ids": [f"P-{zone_id}"],
+        "units": [{"unit_id": "H1", "name": "host", "role": "host"}],
+        "systems": ["daily_checkin"],
+        "members": [
+            {
+                "member_id": f"M{i}",
+                "name": f"m{i}",
+                "home_branch": "b",
+                "employer_unit_id": "H1",
+                "employment": "staff",
+                "zone_role": "member",
+            }
+            for i in range(1, members + 1)
+        ],
+        "established_at": "2026-04-01T00:00:00+08:00",
+    }
+
+
+def command(
+    event_type: str, data: dict[str, Any], source: str = "faults", time: datetime | None = None
+) -> tuple[str, bytes]:
+    """A command's (or fact's) id and its envelope."""
+    event_id = str(uuid.uuid4())
+    envelope = {
+        "specversion": "1.0",
+        "id": event_id,
+        "type": event_type,
+        "source": source,
+        "time": (time or datetime.now(UTC)).isoformat(),
+        "data": data,
+    }
+    return event_id, orjson.dumps(envelope)
+
+
+def activity_data(zone_id: str, n: int) -> dict[str, Any]:
+    start = datetime(2026, 4, 1, 8, tzinfo=UTC) + timedelta(minutes=n)
+    return {
+        "activity_id": f"A-{zone_id}-{n}",
+        "zone_id": zone_id,
+        "kind": "other",
+        "started_at": start.isoformat(),
+        "ended_at": (start + timedelta(minutes=30)).isoformat(),
+        "location": "site",
+        "topic": "load",
+        "organizer_member_id": "M1",
+        "attendee_member_ids": ["M1", "M2"],
+    }
+
+
+def activity_command(zone_id: str, n: int) -> bytes:
+    return command("activity.record", activity_data(zone_id, n), source="bench")[1]
+
+
+class Tally:
+    """What came out for each command sent: the figures a fault test prints and checks.
+
+    ``outputs``: records of the service's events topic. An output belongs to the command
+    whose id is its ``causationid``; copies of one event id are redelivered copies (allowed,
+    counted), two distinct event ids of one type for one command are a doubled effect."""
+
+    def __init__(self, output_types: set[str]) -> None:
+        self.output_types = output_types
+        self.commands: set[str] = set()
+        self._seen: dict[str, dict[str, set[str]]] = {}
+        self._matching = 0
+        self._read = 0
+
+    def by_cause(self, records: list[Any]) -> tuple[dict[str, dict[str, set[str]]], int]:
+        """Outputs per command (read once each, as ``records`` grows), and the copies."""
+        for r in records[self._read :]:
+            try:
+                e = orjson.loads(r.value)
+            except orjson.JSONDecodeError:
+                continue
+            cause = e.get("causationid")
+            if e.get("type") in self.output_types and cause in self.commands:
+                self._matching += 1
+                self._seen.setdefault(cause, {}).setdefault(e["type"], set()).add(e["id"])
+        self._read = len(records)
+        distinct = sum(len(ids) for types in self._seen.values() for ids in types.values())
+        return self._seen, self._matching - distinct
+
+    def answered(self, records: list[Any]) -> int:
+        return len(self.by_cause(records)[0])
+
+    def figures(self, records: list[Any]) -> dict[str, int]:
+        seen, copies = self.by_cause(records)
+        return {
+            "events": len(self.commands),
+            "lost": len(self.commands - set(seen)),
+            "doubled": sum(1 for types in seen.values() if any(len(ids) > 1 for ids in types.values())),
+            "redelivered copies": copies,
+        }
+
+
+def report(name: str, **figures: Any) -> None:
+    """One line of figures in the test output (pytest -s, or the captured output on failure)."""
+    text = ", ".join(
+        f"{k.replace('_', ' ')} {v:.1f}" if isinstance(v, float) else f"{k.replace('_', ' ')} {v}"
+        for k, v in figures.items()
+    )
+    print(f"\n[{name}] {text}", flush=True)
+
+
+async def first_output_after(records: list[Any], since: int, timeout: float = 180) -> float:
+    """Seconds until ``records`` grows past ``since`` (the restarted process consumes)."""
+    t0 = time.monotonic()
+    while len(records) <= since:
+        if time.monotonic() - t0 > timeout:
+            return float("nan")
+        await asyncio.sleep(0.05)
+    return time.monotonic() - t0

@@ -127,8 +127,9 @@ async def serving(
 class Bus:
     """Publishes events as the enterprise systems would, and watches what comes out."""
 
-    def __init__(self) -> None:
-        self.producer = AIOKafkaProducer(bootstrap_servers=KAFKA, enable_idempotence=True)
+    def __init__(self, bootstrap: str = KAFKA) -> None:
+        self.bootstrap = bootstrap
+        self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
         self.watchers: list[Watcher] = []
 
     async def __aenter__(self) -> Bus:
@@ -175,7 +176,7 @@ class Bus:
         )
 
     async def watch(self, *topics: str) -> Watcher:
-        w = Watcher(list(topics))
+        w = Watcher(list(topics), self.bootstrap)
         await w.start()
         self.watchers.append(w)
         return w
@@ -184,9 +185,9 @@ class Bus:
 class Watcher:
     """Reads topics from their current end (no group) and keeps every message."""
 
-    def __init__(self, topics: list[str]) -> None:
+    def __init__(self, topics: list[str], bootstrap: str = KAFKA) -> None:
         self.topics = topics
-        self.consumer = AIOKafkaConsumer(bootstrap_servers=KAFKA, enable_auto_commit=False)
+        self.consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
         self.records: list[Any] = []
         self._task: asyncio.Task[None] | None = None
 
