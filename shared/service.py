@@ -197,7 +197,9 @@ class Runtime:
                 except asyncio.CancelledError:
                     raise
                 except Exception as e:
-                    log.exception("%s could not start (phase %s); retrying in %.1fs", self.name, self.phase, delay)
+                    log.exception(
+                        "%s could not start (phase %s); retrying in %.1fs", self.name, self.phase, delay
+                    )
                     self.phase = f"failed in {self.phase} ({type(e).__name__}: {e}); retrying"
                     with contextlib.suppress(Exception):
                         await self.broker.stop()

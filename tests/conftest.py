@@ -15,3 +15,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def _needs_infra(request: pytest.FixtureRequest) -> None:
     if request.node.get_closest_marker("integration") and not infra_up():
         pytest.fail("integration tests need the local Kafka and FerretDB: run `make infra-up` first")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The figures the fault tests measured (events, effects, lost, doubled, copies, kills,
+    seconds), whatever the verbosity."""
+    from tests.procs import FIGURES
+
+    if FIGURES:
+        terminalreporter.section("fault figures")
+        for line in FIGURES:
+            terminalreporter.write_line(line)

@@ -240,12 +240,17 @@ class Tally:
         }
 
 
+# Figures of this run's fault tests, printed at the end of the run (tests/conftest.py).
+FIGURES: list[str] = []
+
+
 def report(name: str, **figures: Any) -> None:
-    """One line of figures in the test output (pytest -s, or the captured output on failure)."""
+    """One line of figures: printed now (pytest -s) and in the run's summary."""
     text = ", ".join(
         f"{k.replace('_', ' ')} {v:.1f}" if isinstance(v, float) else f"{k.replace('_', ' ')} {v}"
         for k, v in figures.items()
     )
+    FIGURES.append(f"[{name}] {text}")
     print(f"\n[{name}] {text}", flush=True)
 
 

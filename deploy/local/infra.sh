@@ -29,6 +29,9 @@ FERRETDB_VERSION="v1.24.2"
 OFFSET="${PBZ_PORT_OFFSET:-0}"
 KAFKA_HOST=127.0.0.1 KAFKA_PORT=$((9092 + OFFSET)) CONTROLLER_PORT=$((9093 + OFFSET))
 MONGO_HOST=127.0.0.1 MONGO_PORT=$((27017 + OFFSET))
+# FerretDB's HTTP debug handler (metrics, pprof): it moves too, or a second checkout's
+# FerretDB cannot start (its default, 8088, is taken by the first).
+FERRET_DEBUG_PORT=$((8088 + OFFSET))
 
 CMD="${1:-}"
 [ $# -gt 0 ] && shift
@@ -114,7 +117,7 @@ start_ferretdb() {
   # before the answer, so the pipeline's "stored, then commit the offset" holds through a
   # power cut too, not only a crash of the process (NORMAL may lose the last commits then).
   nohup "$FERRET_BIN" --handler=sqlite --sqlite-url="file:$FERRET_DATA/?_pragma=synchronous(full)" \
-    --state-dir="$FERRET_STATE" \
+    --state-dir="$FERRET_STATE" --debug-addr="127.0.0.1:$FERRET_DEBUG_PORT" \
     --telemetry=disable --listen-addr="$MONGO_HOST:$MONGO_PORT" --log-level=warn \
     >"$LOGS/ferretdb.log" 2>&1 &
   echo $! >"$RUN/ferretdb.pid"

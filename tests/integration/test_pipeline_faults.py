@@ -19,11 +19,20 @@ from shared.events import CloudEvent, Topic, make_event
 from shared.pipeline import CLOCK, PROCESSED
 from tests.integration import probe_service
 from tests.integration.test_pipeline import answers, counter, inspection
+from tests.procs import report
 from tests.support import MONGO, Bus, Watcher, eventually, new_suffix, running
 
 
 async def letters(dlq: Watcher, service: str) -> list[CloudEvent]:
     return [e for e in dlq.events("dlq.recorded") if e.data["service"] == service]
+
+
+async def the_letter(dlq: Watcher, service: str) -> CloudEvent:
+    """The one dead letter of this service instance (waited for: the DLQ is another topic)."""
+    await dlq.wait_for(lambda es: any(e.data.get("service") == service for e in es), what="the dead letter")
+    await dlq.quiet(0.3)
+    [letter] = await letters(dlq, service)
+    return letter
 
 
 async def test_a_connection_failure_repeating_while_the_store_answers_is_dead_lettered() -> None:
@@ -36,13 +45,13 @@ async def test_a_connection_failure_repeating_while_the_store_answers_is_dead_le
         await bus.publish("quality.procedure-inspected", inspection(project, "store-closes"), key=project)
         after = await bus.publish("quality.procedure-inspected", inspection(project), key=project)
         await out.wait_for(lambda es: bool(answers(es, after)), what="the next message")
-        [letter] = await letters(dlq, rt.name)
+        letter = await the_letter(dlq, rt.name)
         assert letter.data["reason"].startswith("retry_exhausted: 3 attempts, last: AutoReconnect"), (
             letter.data
         )
         assert await counter(rt, project) == 1
         assert (await rt.readiness())["pipeline"] == "ok"
-        print(f"\n  {letter.data['reason']}")
+        report("store closes the connection on one message", reason=letter.data["reason"][:80], letters=1)
 
 
 async def test_a_document_the_store_cannot_hold_is_dead_lettered_before_anything_is_stored() -> None:
@@ -53,7 +62,7 @@ async def test_a_document_the_store_cannot_hold_is_dead_lettered_before_anything
         nan = await bus.publish("quality.procedure-inspected", inspection(project, "nan"), key=project)
         after = await bus.publish("quality.procedure-inspected", inspection(project), key=project)
         await out.wait_for(lambda es: bool(answers(es, after)))
-        [letter] = await letters(dlq, rt.name)
+        letter = await the_letter(dlq, rt.name)
         assert letter.data["reason"].startswith("unstorable: readings.lel_pct: nan is not a finite number")
         assert await counter(rt, project) == 1  # neither the NaN nor the counter of its message
         assert await rt.db[PROCESSED].find_one({"_id": nan.idempotency_key}) is None
@@ -129,9 +138,7 @@ async def test_an_outage_keeps_the_message_waiting_never_in_the_dlq() -> None:
             assert await counter(rt, project) == 1
             assert await letters(dlq, rt.name) == []
             await eventually(lambda: rt.pipeline.waiting_on is None, what="ready again")
-            print(
-                f"\n  outage: waited, 0 dead letters, then processed once; /readyz said {checks['pipeline'][:60]}"
-            )
+            report("Mongo outage", seconds_waited=8.0, letters=0, effects=1, readyz=checks["pipeline"][:50])
     finally:
         await proxy.stop()
 
@@ -250,6 +257,51 @@ async def test_a_redelivered_tick_is_finished_from_its_record_never_dropped() ->
             assert (await rt2.db[PROCESSED].find_one({"_id": second.idempotency_key}))["done"] is True
 
 
+async def test_a_crash_between_the_closing_tick_s_writes_and_its_events_publishes_the_month_once() -> None:
+    """activity-log: the tick that closes April is stored and its writes applied (the clock
+    moved), then the process stops before publishing the month's close: the restarted
+    service finishes the record first thing, and April's cadence is published once."""
+    from services.activity_log.app import definition as activity_log
+    from tests.integration.test_activity_log_flow import activity, compliance, snapshot
+
+    suffix, zone_id = new_suffix(), f"Z-{uuid.uuid4().hex[:6]}"
+    april = [datetime(2026, 4, d).date() for d in range(1, 31)]
+    async with Bus() as bus:
+        out = await bus.watch(Topic.ACTIVITY_EVENTS.value)
+        async with running(activity_log, suffix=suffix, drop=False) as rt:
+            await bus.publish("clock.ticked", {"now": "2026-03-31T23:00:00+08:00"}, key="clock")
+            await bus.publish(
+                "zone.established",
+                {"zone": snapshot(zone_id)},
+                key=zone_id,
+                time=datetime(2026, 4, 1, tzinfo=UTC),
+            )
+            await eventually(lambda: rt.db["zones"].find_one({"_id": zone_id}), what="the zone copy")
+            acts = [activity(zone_id, "daily_checkin", d, 7, "morning") for d in april if d.weekday() < 5]
+            for a in acts:
+                await bus.publish("activity.record", a, key=zone_id)
+            await out.wait_for(lambda es: len([e for e in es if e.type == "activity.recorded"]) == len(acts))
+            crashed = asyncio.Event()
+
+            async def crash(record: dict[str, Any]) -> None:
+                if record.get("type") == "clock.ticked":
+                    crashed.set()
+                    await asyncio.Event().wait()  # the process stops here, for good
+
+            rt.pipeline.before_publish = crash
+            await bus.publish("clock.ticked", {"now": "2026-05-02T01:00:00+08:00"}, key="clock")
+            await asyncio.wait_for(crashed.wait(), 20)
+        assert compliance(out.events(), zone_id) == {}
+        async with running(activity_log, suffix=suffix) as rt2:
+            await out.wait_for(lambda es: len(compliance(es, zone_id)) == 5, what="April's cadence")
+            await out.quiet(1.0)
+            published = [
+                e for e in out.events("activity.compliance-evaluated") if e.data["zone_id"] == zone_id
+            ]
+            assert len({e.id for e in published}) == 5  # each rule once (copies of an id allowed)
+            assert await rt2.db["evaluations"].count_documents({}) == 1
+
+
 async def _committed(rt: Any, topic: str) -> bool:
     consumer = rt.subscriber.consumer
     if consumer is None:
@@ -266,8 +318,7 @@ async def test_a_tick_too_far_ahead_is_refused_and_the_clock_stays() -> None:
         await tick(bus, T0)
         await eventually(lambda: rt.pipeline.last_tick == T0)
         await tick(bus, T0 + timedelta(days=400))
-        await dlq.wait_for(lambda es: any(e.data.get("service") == rt.name for e in es), what="the refusal")
-        [letter] = await letters(dlq, rt.name)
+        letter = await the_letter(dlq, rt.name)
         assert letter.data["reason"].startswith("clock_skew: 400 days"), letter.data["reason"]
         assert rt.pipeline.last_tick == T0
         assert (await rt.readiness())["clock"].startswith("tick to 2027")
@@ -325,6 +376,6 @@ async def test_wall_clock_ticks_from_every_instance_are_one_tick_per_group() -> 
                 acted.setdefault(e.data["command_id"], set()).add(e.id)
         assert len(acted) >= 2 and set(acted) <= set(ids) | {e.id for e in clock.events()}
         assert all(len(v) == 1 for v in acted.values())  # once per tick, copies or not
-        print(
-            f"\n  wall ticks: {len(ids)} published, {len(set(ids))} distinct, acted on {len(acted)} once each"
+        report(
+            "wall ticks, two instances", published=len(ids), distinct=len(set(ids)), acted_on_once=len(acted)
         )

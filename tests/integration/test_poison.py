@@ -22,6 +22,7 @@ import pytest
 from services.activity_log.app import definition as activity_log
 from services.permit_fasttrack.app import definition as permit_fasttrack
 from shared.events import CONTENT_TYPE, Topic
+from tests.procs import report
 from tests.support import Bus, Watcher, serving, stored
 
 MEMBERS = [
@@ -189,7 +190,14 @@ async def check_letter_then_next(
     assert value.startswith(kept) and letter.data["original_truncated"] == (len(kept) < len(value))
     ready = await http.get("/readyz")
     assert ready.status_code == 200, ready.json()
-    print(f"\n  poison {kind}: 1 dead letter ({len(orjson.dumps(letter.data))} bytes), next processed, ready")
+    report(
+        f"poison to {rt.name}",
+        reason=reason[:70],
+        letters=1,
+        letter_bytes=len(orjson.dumps(letter.data)),
+        next_processed="yes",
+        ready="yes",
+    )
 
 
 @pytest.mark.parametrize("case", sorted(ACTIVITY_POISON))
