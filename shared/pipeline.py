@@ -465,7 +465,7 @@ class Pipeline:
         self._inflight = (TopicPartition(record.topic, record.partition), record.offset)
         try:
             async with self._lock:
-                await self._process_record(record)
+                await self._waiting_out(lambda: self._process_record(record))
         finally:
             self._inflight = None
         if self.before_commit is not None:
@@ -573,7 +573,12 @@ class Pipeline:
         EVENTS_CONSUMED.labels(self.service, record.topic, event.type).inc()
         route = self.handlers.routes.get(event.type)
         if route is not None:
-            key = route.key(event, data)
+            try:
+                key = route.key(event, data)
+            except Exception as e:
+                what = f"{type(e).__name__}: {e}"
+                await self._waiting_out(lambda: self.dead_letter(record, "handler_error", f"no key: {what}"))
+                return
             home = self.handlers.home_of(event.type)
             if record.topic != home or _key_text(record.key) != key:
                 await self._forward(record, event, home, key)
