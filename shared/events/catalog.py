@@ -1,6 +1,11 @@
 """Every event type of EVENTS.md as a pydantic model, and the registry ``type -> (topic, model)``.
 
 Inbound enterprise facts are strict (a malformed fact is unreadable and goes to the DLQ).
+Every readable payload is also bounded before a handler sees it (:func:`parse_data`): no
+NUL characters, no field names a document store refuses (``.``, a leading ``$``), no
+integers beyond 64 bits, no NaN or infinity, strings, lists and nesting of bounded size,
+numbers in their physical ranges where the model knows them; fields the model does not
+declare are dropped, so they can never reach a stored document (nor set its ``_id``).
 Commands keep as plain strings the fields a service refuses *for a domain reason* with a
 reason code (an unknown role, an unknown activity kind, a score out of range, a missing
 check-in slot...): such a command is readable, and its sender gets a ``*.rejected`` answer
@@ -10,6 +15,7 @@ instead of silence in the DLQ.
 from __future__ import annotations
 
 import builtins
+import math
 from datetime import date
 from enum import StrEnum
 from typing import Any
@@ -34,6 +40,12 @@ class Topic(StrEnum):
     ACTIVITY_EVENTS = "pbz.activity.events"
     PERMIT_EVENTS = "pbz.permit.events"
     ASSESSMENT_EVENTS = "pbz.assessment.events"
+    # Each service's own work topic: follow-ups keyed by the aggregate they change (the
+    # concurrency contract, R1/R4), and commands re-keyed to their aggregate. Consumed only
+    # by the service that owns it.
+    ZONE_WORK = "pbz.zone.work"
+    ACTIVITY_WORK = "pbz.activity.work"
+    ASSESSMENT_WORK = "pbz.assessment.work"
     DLQ = "pbz.dlq"
 
 
@@ -189,6 +201,11 @@ class Grade(StrEnum):
     PASS = "pass"
     FAIL = "fail"
 
+
+# Physical bounds the models know (beyond them a value is a sender's error, not a reading).
+MAX_MG_M3 = 1_000_000.0  # 1 kg per m³: more than any gas at atmospheric pressure
+MAX_CNY = 1e12
+MAX_DAYS = 36_525.0  # a century
 
 # Years 1900-2199: a period outside them is a typo, and year 0000 is no date at all (it
 # answered 500 where it should have been refused).
@@ -390,6 +407,7 @@ class HttpReason(StrEnum):
     NOT_FOUND = "not_found"  # 404
     METHOD_NOT_ALLOWED = "method_not_allowed"  # 405
     BROKER_UNAVAILABLE = "broker_unavailable"  # 503 + Retry-After: Kafka does not answer
+    SERVICE_STARTING = "service_starting"  # 503 + Retry-After: its producer is not connected yet
     STORE_UNAVAILABLE = "store_unavailable"  # 503 + Retry-After: the database does not answer
     IDENTITY_PROVIDER_UNAVAILABLE = "identity_provider_unavailable"  # 503: no signing keys yet
     INTERNAL_ERROR = "internal_error"  # 500: a defect (the text is in the log, never the answer)
@@ -402,9 +420,10 @@ REASON_CODES: tuple[type[StrEnum], ...] = (ActorRefusal, HttpReason)
 
 
 class Payload(BaseModel):
-    """``data`` of an event. Senders may add fields (EVENTS.md): extras are kept."""
+    """``data`` of an event. Senders may add fields (EVENTS.md): a service's own emitted
+    events keep theirs; on the way in they are dropped (:func:`parse_data`)."""
 
-    model_config = ConfigDict(extra="allow", use_enum_values=True)
+    model_config = ConfigDict(extra="allow", use_enum_values=True, allow_inf_nan=False)
 
 
 class Unit(Payload):
@@ -474,29 +493,32 @@ class ImprovementRecorded(Payload):
 
     project_id: str = Field(min_length=1)
     title: str
-    cost_saved_cny: float = Field(ge=0)
-    days_saved: float = Field(ge=0)
+    cost_saved_cny: float = Field(ge=0, le=MAX_CNY)
+    days_saved: float = Field(ge=0, le=MAX_DAYS)
     improvement_id: str | None = None
     method_before: str | None = None
     method_after: str | None = None
-    cost_before_cny: float | None = Field(None, ge=0)
-    cost_after_cny: float | None = Field(None, ge=0)
-    days_before: float | None = Field(None, ge=0)
-    days_after: float | None = Field(None, ge=0)
+    cost_before_cny: float | None = Field(None, ge=0, le=MAX_CNY)
+    cost_after_cny: float | None = Field(None, ge=0, le=MAX_CNY)
+    days_before: float | None = Field(None, ge=0, le=MAX_DAYS)
+    days_after: float | None = Field(None, ge=0, le=MAX_DAYS)
 
 
 # --------------------------------------------------------------------------- ent.safety / ent.quality
 
 
 class GasTestRecorded(Payload):
+    """Concentrations in their physical ranges: a percentage of a volume or of the lower
+    explosive limit lies in [0, 100], a mass concentration is not negative."""
+
     test_id: str = Field(min_length=1)
     project_id: str = Field(min_length=1)
     area: str
     tested_at: AwareDatetime
-    o2_pct: float
-    lel_pct: float
-    h2s_mg_m3: float
-    co_mg_m3: float | None = None
+    o2_pct: float = Field(ge=0, le=100)
+    lel_pct: float = Field(ge=0, le=100)
+    h2s_mg_m3: float = Field(ge=0, le=MAX_MG_M3)
+    co_mg_m3: float | None = Field(default=None, ge=0, le=MAX_MG_M3)
     tester: str | None = None
 
 
@@ -748,6 +770,7 @@ class Member(Payload):
     away_since: date | None = None
     transferred_on: date | None = None
     probationary: bool | None = None
+    erased: bool = Field(False, description="Personal data erased (name and home branch replaced)")
 
 
 class ZoneSettings(Payload):
@@ -755,7 +778,6 @@ class ZoneSettings(Payload):
 
     signing: SigningMode = SigningMode.PARALLEL
     theme_party_day: int | None = Field(None, ge=1, le=31)
-    erased: bool = Field(False, description="Personal data erased (name and home branch replaced)")
 
 
 class ZoneSnapshot(Payload):
@@ -1045,17 +1067,72 @@ class AssessmentCommandRejected(Payload):
     reasons: list[str] = Field(min_length=1)
 
 
+# --------------------------------------------------------------------------- work topics
+
+
+class ZoneCoverProject(Payload):
+    """zone-registry's follow-up of a registered key project, keyed by the zone it targets:
+    establish that zone (``own_zone``), found or join that alliance, or — when the id is
+    taken by another zone — go on to the next free id (``n`` + 1)."""
+
+    zone_id: str = Field(min_length=1)
+    step: str
+    n: int = Field(ge=1, le=1000)
+    project: ProjectRegistered
+    host_unit_id: str | None = None
+
+
+class ZoneReleaseProject(Payload):
+    """zone-registry's follow-up of a completed project, one per zone that lists it."""
+
+    zone_id: str = Field(min_length=1)
+    project_id: str = Field(min_length=1)
+
+
+class ZonePeriodWork(Payload):
+    """A period close (or revision) of one zone: one follow-up per (zone, period), keyed by
+    the zone, so a tick's work stays bounded whatever the number of zones. ``cause``: the
+    type of the event that made the work due."""
+
+    zone_id: str = Field(min_length=1)
+    period: str = Field(pattern=PERIOD_ANY)
+    cause: str | None = None
+
+
+class AssessmentClosePeriod(ZonePeriodWork):
+    """``assessed``: how many zones the same close assesses; the period's ranking is
+    published once that many have their result."""
+
+    assessed: int = Field(ge=1)
+
+
+class AssessmentRankPeriod(Payload):
+    """Rank a period, keyed by the period. ``assessed``: the zones its close assesses (the
+    ranking waits for all of them); 0 after a revision (re-rank a published ranking)."""
+
+    period: str = Field(pattern=PERIOD_ANY)
+    assessed: int = Field(ge=0)
+
+
 # --------------------------------------------------------------------------- pbz.dlq
 
 
 class DeadLetter(Payload):
+    """What could not be processed. ``original`` is the message's value in base64, cut to
+    a bounded length (``PBZ_DLQ_ORIGINAL_MAX_BYTES``) so that a letter always fits on the
+    broker; ``original_bytes`` and ``original_sha256`` are those of the whole value, and
+    ``original_truncated`` says whether it was cut."""
+
     service: str
     topic: str
     partition: int
     offset: int
     key: str | None
     reason: str
-    original: str  # base64 of the original bytes
+    original: str  # base64 of the original bytes (their first original_max_bytes)
+    original_bytes: int | None = Field(default=None, ge=0)
+    original_sha256: str | None = None
+    original_truncated: bool = False
 
 
 # --------------------------------------------------------------------------- registry
@@ -1132,6 +1209,12 @@ _SPECS: list[tuple[str, Topic, type[Payload]]] = [
     ("assessment.no-data", Topic.ASSESSMENT_EVENTS, AssessmentNoData),
     ("assessment.ranking-published", Topic.ASSESSMENT_EVENTS, RankingPublished),
     ("assessment.command-rejected", Topic.ASSESSMENT_EVENTS, AssessmentCommandRejected),
+    ("zone.cover-project", Topic.ZONE_WORK, ZoneCoverProject),
+    ("zone.release-project", Topic.ZONE_WORK, ZoneReleaseProject),
+    ("activity.close-period", Topic.ACTIVITY_WORK, ZonePeriodWork),
+    ("assessment.close-period", Topic.ASSESSMENT_WORK, AssessmentClosePeriod),
+    ("assessment.revise-period", Topic.ASSESSMENT_WORK, ZonePeriodWork),
+    ("assessment.rank-period", Topic.ASSESSMENT_WORK, AssessmentRankPeriod),
     ("dlq.recorded", Topic.DLQ, DeadLetter),
 ]
 
@@ -1156,14 +1239,107 @@ def spec_for(event_type: str) -> EventSpec:
         raise UnreadableEvent("unknown_type", f"no event type {event_type!r} in the catalogue") from None
 
 
+# --------------------------------------------------------------------------- bounds
+
+# Every readable payload, whatever its type, stays inside these (the whole ``data``, the
+# fields a model does not declare included: they are dropped, but a sender who puts a NUL
+# or a ``$`` key in them is told so rather than silently accepted).
+MAX_STRING = 10_000  # characters in any string
+MAX_KEY = 200  # characters in a field name
+MAX_LIST = 1_000  # items in any list, keys in any object
+MAX_DEPTH = 12  # nesting of objects and lists
+INT64 = 2**63
+
+
+def unsafe_value(value: Any, path: str = "data", depth: int = 0, bounded: bool = True) -> str | None:
+    """Why ``value`` (JSON-like) cannot be stored or forwarded safely, or None.
+
+    NUL characters, field names a document store refuses (``.``, a leading ``$``, NUL),
+    integers beyond 64 bits, NaN/infinity, and (``bounded``: input) sizes beyond the bounds
+    above; for a document about to be stored, only BSON's nesting limit."""
+    if depth > (MAX_DEPTH if bounded else 90):
+        return f"{path}: nested deeper than {MAX_DEPTH if bounded else 90} levels"
+    if isinstance(value, str):
+        if bounded and len(value) > MAX_STRING:
+            return f"{path}: a string of {len(value)} characters (at most {MAX_STRING})"
+        if "\x00" in value:
+            return f"{path}: contains a NUL character"
+        if not value.isascii():
+            try:
+                value.encode()
+            except UnicodeEncodeError:
+                return f"{path}: is not valid Unicode text (a lone surrogate)"
+    elif isinstance(value, bool) or value is None:
+        return None
+    elif isinstance(value, int):
+        if not -INT64 <= value < INT64:
+            return f"{path}: an integer beyond 64 bits"
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            return f"{path}: {value} is not a finite number"
+    elif isinstance(value, dict):
+        if bounded and len(value) > MAX_LIST:
+            return f"{path}: an object with {len(value)} fields (at most {MAX_LIST})"
+        for k, v in value.items():
+            if not isinstance(k, str):
+                return f"{path}: a field name that is not a string"
+            if problem := unsafe_key(k, bounded):
+                return f"{path}: field name {k[:40]!r} {problem}"
+            if problem := unsafe_value(v, f"{path}.{k}", depth + 1, bounded):
+                return problem
+    elif isinstance(value, list | tuple):
+        if bounded and len(value) > MAX_LIST:
+            return f"{path}: a list of {len(value)} items (at most {MAX_LIST})"
+        for i, v in enumerate(value):
+            if problem := unsafe_value(v, f"{path}[{i}]", depth + 1, bounded):
+                return problem
+    return None
+
+
+def unsafe_key(key: str, bounded: bool = True) -> str | None:
+    if not key:
+        return "is empty"
+    if bounded and len(key) > MAX_KEY:
+        return f"is longer than {MAX_KEY} characters"
+    if "\x00" in key:
+        return "contains a NUL character"
+    if not key.isascii():
+        try:
+            key.encode()
+        except UnicodeEncodeError:
+            return "is not valid Unicode text (a lone surrogate)"
+    if key.startswith("$"):
+        return "starts with '$'"
+    if "." in key:
+        return "contains '.'"
+    return None
+
+
+def _drop_extras(value: Any) -> None:
+    """Forget, in place, every field the models do not declare (nested models too)."""
+    if isinstance(value, BaseModel):
+        if value.__pydantic_extra__:
+            value.__pydantic_extra__ = {}
+        for name in type(value).model_fields:
+            _drop_extras(getattr(value, name))
+    elif isinstance(value, list):
+        for v in value:
+            _drop_extras(v)
+
+
 def parse_data(event: CloudEvent, expected_topic: str | None = None) -> Payload:
-    """Type ``event.data`` by ``event.type``. Raises :class:`UnreadableEvent` with the reason."""
+    """Type ``event.data`` by ``event.type``, bounded (see the module's docstring), with
+    only the declared fields. Raises :class:`UnreadableEvent` with the reason."""
     spec = spec_for(event.type)
     if expected_topic is not None and spec.topic.value != expected_topic:
         raise UnreadableEvent(
             "wrong_topic", f"{event.type!r} belongs on {spec.topic.value!r}, not on {expected_topic!r}"
         )
+    if problem := unsafe_value(event.data):
+        raise UnreadableEvent("invalid_payload", problem)
     try:
-        return spec.model.model_validate(event.data)
+        payload = spec.model.model_validate(event.data)
     except ValidationError as e:
         raise UnreadableEvent("invalid_payload", format_validation_error(e, prefix="data.")) from None
+    _drop_extras(payload)
+    return payload
