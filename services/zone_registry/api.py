@@ -6,7 +6,7 @@ employment and (masked) phone numbers only for the party office and the zone's s
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
@@ -15,22 +15,27 @@ from pydantic import BaseModel, Field
 from shared.actor import Actor
 from shared.auth import PrincipalDep, log_access, refuse, require
 from shared.events.catalog import (
+    PERIOD_YEAR,
     Employment,
     HttpReason,
+    MemberStanding,
     Unit,
     ZoneAddMember,
     ZoneAddUnit,
     ZoneAdoptSystems,
     ZoneClose,
+    ZoneConfigure,
     ZoneEraseMember,
     ZoneEstablish,
     ZoneMode,
+    ZoneRecordTransfer,
     ZoneRemoveMember,
+    ZoneSettings,
     ZoneStatus,
 )
 from shared.service import CommandAccepted, DbDep, IdempotencyKey, RuntimeDep, accept
 
-from . import domain, store
+from . import domain, floating, store
 
 router = APIRouter(tags=["zone-registry"])
 # Reading zones, projects and figures: any of the system's roles (not an integrator's token).
@@ -52,6 +57,7 @@ class ZoneView(BaseModel):
     established_at: datetime
     member_count: int
     floating_member_count: int
+    settings: ZoneSettings = Field(description="The zone's own settings: signing mode, fixed 主题党日")
 
 
 class RosterEntry(BaseModel):
@@ -63,6 +69,14 @@ class RosterEntry(BaseModel):
     employer_unit_id: str | None = Field(None, description="Party office and the zone's secretary only")
     employment: Employment | None = Field(None, description="Party office and the zone's secretary only")
     phone: str | None = Field(None, description="In full for the party office; masked for the secretary")
+    joined_on: date | None = Field(None, description="Party office and the zone's secretary only")
+    away_since: date | None = Field(
+        None, description="A floating member's day away from the home branch (party office, secretary)"
+    )
+    transferred_on: date | None = Field(
+        None, description="The organisational relationship moved into the branch (party office, secretary)"
+    )
+    probationary: bool | None = Field(None, description="预备党员 (party office, secretary)")
 
 
 class ZoneDetail(ZoneView):
@@ -280,6 +294,20 @@ class MemberBody(BaseModel):
     employment: str
     zone_role: str
     phone: str | None = None
+    away_since: date | None = Field(
+        None, description="A floating member: the day they left the home branch (default: the day they join)"
+    )
+    probationary: bool | None = Field(None, description="预备党员: no vote (党章 第七条)")
+
+
+class SettingsBody(BaseModel):
+    signing: str | None = Field(None, description="parallel or sequential (SigningMode)")
+    theme_party_day: int | None = Field(None, description="The fixed day of each month for the 主题党日")
+
+
+class TransferBody(BaseModel):
+    transferred_on: date
+    new_home_branch: str | None = None
 
 
 class SystemsBody(BaseModel):
@@ -395,3 +423,130 @@ async def close(
 ) -> CommandAccepted:
     cmd = ZoneClose(zone_id=zone_id, reason=body.reason)
     return await accept(runtime, "zone.close", cmd, zone_id, principal.actor(), idempotency)
+
+
+@router.post(
+    "/zones/{zone_id}/settings", response_model=CommandAccepted, status_code=202, dependencies=party_office
+)
+async def configure(
+    zone_id: str,
+    body: SettingsBody,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    idempotency: IdempotencyKey = None,
+) -> CommandAccepted:
+    """Change the zone's own settings (``zone.configure``, party office): its signing mode and the
+    fixed day of its 主题党日; the answer is ``zone.updated`` or ``zone.command-rejected``."""
+    cmd = ZoneConfigure(zone_id=zone_id, **body.model_dump())
+    return await accept(runtime, "zone.configure", cmd, zone_id, principal.actor(), idempotency)
+
+
+@router.post(
+    "/zones/{zone_id}/members/{member_id}/transfer",
+    response_model=CommandAccepted,
+    status_code=202,
+    dependencies=members_or_office,
+)
+async def record_transfer(
+    zone_id: str,
+    member_id: str,
+    body: TransferBody,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    idempotency: IdempotencyKey = None,
+) -> CommandAccepted:
+    """Record that a floating member's organisational relationship moved into the zone's branch
+    (``zone.record-transfer``, the zone's secretary or the party office): from then on they vote."""
+    cmd = ZoneRecordTransfer(zone_id=zone_id, member_id=member_id, **body.model_dump())
+    return await accept(runtime, "zone.record-transfer", cmd, zone_id, principal.actor(), idempotency)
+
+
+# --------------------------------------------------------------------------- floating members
+
+
+class BroughtBackView(BaseModel):
+    zone_id: str
+    member_id: str
+    name: str
+    employment: str
+    from_home_branch: str
+    away_since: date | None
+    brought_back_on: date | None
+    left_on: date | None
+    transfer_due_on: date | None
+    transferred_on: date | None
+    activities_attended: int = Field(description="Activities attended in the zone since brought back")
+    last_attended_on: date | None
+    standing: MemberStanding = Field(description="On the day asked: certificate, transfer_due or transferred")
+
+
+class FloatingFigures(BaseModel):
+    ever: int = Field(description="Stays of floating members in zones, those who left included")
+    members: int = Field(description="Distinct members among them")
+    on_rosters: int
+    left: int
+    holding_certificate: int = Field(description="Away under six months: 流动党员活动证")
+    transfer_due: int
+    transferred: int
+    attended_any: int
+    attendances: int
+    by_employment: dict[str, int]
+    brought_back_in_period: int
+
+
+class FloatingMembers(BaseModel):
+    on: date
+    year: str | None
+    zone_id: str | None
+    figures: FloatingFigures
+    members: list[BroughtBackView]
+
+
+async def _floating(db: Any, on: date, year: str | None, zone_id: str | None) -> FloatingMembers:
+    attended = await store.attended_days(db, zone_id)
+    records = [
+        domain.brought_back_record(
+            doc, [date.fromisoformat(d) for d in attended.get((doc["zone_id"], doc["member_id"]), [])]
+        )
+        for doc in await store.stays(db, zone_id)
+    ]
+    period = (date(int(year), 1, 1), date(int(year), 12, 31)) if year else None
+    f = floating.figures(records, on, period)
+    views = [BroughtBackView(**vars(r), standing=r.standing_on(on)) for r in records]
+    return FloatingMembers(
+        on=on, year=year, zone_id=zone_id, figures=FloatingFigures(**vars(f)), members=views
+    )
+
+
+OnDay = Annotated[date | None, Query(description="The day the figures stand on (default: today)")]
+Year = Annotated[str | None, Query(pattern=PERIOD_YEAR, description="Also count those brought back in YYYY")]
+
+
+@router.get("/floating-members", response_model=FloatingMembers, dependencies=party_office)
+async def floating_members(
+    runtime: RuntimeDep, principal: PrincipalDep, on: OnDay = None, year: Year = None
+) -> FloatingMembers:
+    """Every floating member brought back into organisational life, in every zone, ever: when,
+    from which home branch, the activities attended since, where the transfer stands; and the
+    party office's figures (party office only: home branches are sensitive; in the access log)."""
+    log_access(principal, "floating_members_read")
+    return await _floating(runtime.db, on or runtime.clock.now().date(), year, None)
+
+
+@router.get(
+    "/zones/{zone_id}/floating-members", response_model=FloatingMembers, responses={404: {"model": Problem}}
+)
+async def zone_floating_members(
+    zone_id: str, runtime: RuntimeDep, principal: PrincipalDep, on: OnDay = None, year: Year = None
+) -> FloatingMembers:
+    """The zone's floating members brought back, for the party office and the zone's secretary."""
+    zone = await store.zone(runtime.db, zone_id)
+    if zone is None and principal.has("party_office"):
+        raise HTTPException(404, f"no zone {zone_id}")
+    if zone is None or not domain.may_read_history(zone, principal.actor()):
+        raise refuse(
+            HttpReason.NOT_SECRETARY,
+            "only the party office and the zone's secretary read its floating members",
+        )
+    log_access(principal, "floating_members_read", zone_id=zone_id)
+    return await _floating(runtime.db, on or runtime.clock.now().date(), year, zone_id)

@@ -19,7 +19,8 @@ definition = ServiceDefinition(
     title="zone-registry",
     port=8001,
     description="Zones, their units and rosters, and automatic coverage of key projects.",
-    consumes=[Topic.PROJECTS, Topic.ZONE_COMMANDS, Topic.CLOCK, Topic.ZONE_WORK],
+    # pbz.activity.events: who attended, for the history of the floating members brought back.
+    consumes=[Topic.PROJECTS, Topic.ZONE_COMMANDS, Topic.CLOCK, Topic.ZONE_WORK, Topic.ACTIVITY_EVENTS],
     emits=[Topic.ZONE_EVENTS],
     work_topic=Topic.ZONE_WORK,
     handlers=handlers,

@@ -17,7 +17,7 @@ import hashlib
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -26,13 +26,20 @@ from shared.events.catalog import (
     ALL_SYSTEMS,
     ActorRefusal,
     Employment,
+    Member,
     ProjectCategory,
     ProjectScale,
+    SigningMode,
     UnitRole,
     ZoneMode,
     ZoneRole,
+    ZoneSettingRefusal,
+    ZoneSettings,
     ZoneStatus,
 )
+from shared.membership import transfer_due_on
+
+from . import floating as floating_rules
 
 Zone = dict[str, Any]
 Project = dict[str, Any]
@@ -96,8 +103,12 @@ def floating_count(zone: Zone) -> int:
     return sum(is_floating(m) for m in zone["members"])
 
 
+MEMBER_FIELDS = tuple(Member.model_fields)
+
+
 def snapshot(zone: Zone) -> dict[str, Any]:
-    """The zone as other services see it: members without phone numbers."""
+    """The zone as other services see it: members without phone numbers (only the declared
+    member fields leave), and the zone's own settings."""
     return {
         "zone_id": zone["_id"],
         "name": zone["name"],
@@ -108,9 +119,14 @@ def snapshot(zone: Zone) -> dict[str, Any]:
         "project_ids": list(zone["project_ids"]),
         "units": [dict(u) for u in zone["units"]],
         "systems": list(zone["systems"]),
-        "members": [{k: v for k, v in m.items() if k != "phone"} for m in zone["members"]],
+        "members": [{k: m[k] for k in MEMBER_FIELDS if k in m} for m in zone["members"]],
         "established_at": zone["established_at"],
+        "settings": settings_of(zone).model_dump(mode="json"),
     }
+
+
+def settings_of(zone: Zone) -> ZoneSettings:
+    return ZoneSettings.model_validate(zone.get("settings") or {})
 
 
 # --------------------------------------------------------------------------- zone ids and names
@@ -164,6 +180,7 @@ def new_zone(
     units: list[dict[str, Any]],
     systems: list[str] | None,
     at: datetime,
+    signing: str | None = None,
 ) -> Zone:
     zone: Zone = {
         "_id": zone_id,
@@ -177,6 +194,9 @@ def new_zone(
         "members": [],
         "established_at": at,
         "closed_at": None,
+        "settings": ZoneSettings(signing=SigningMode(signing or SigningMode.PARALLEL)).model_dump(
+            mode="json"
+        ),
     }
     return with_status(zone)
 
@@ -363,6 +383,8 @@ def check_establish(data: dict[str, Any], existing: Zone | None, name_taken: boo
         r.add("unknown_role")
     if data.get("systems") is not None and any(s not in ALL_SYSTEMS for s in data["systems"]):
         r.add("unknown_system")
+    if data.get("signing") is not None and data["signing"] not in floating_rules.SIGNING_MODES:
+        r.add(ZoneSettingRefusal.UNKNOWN_SIGNING_MODE)
     return r
 
 
@@ -439,7 +461,8 @@ def check_erase_member(zone: Zone | None, member_id: str) -> Refusal:
 # --------------------------------------------------------------------------- who may do it
 
 PARTY_OFFICE = "party_office"
-ROSTER_COMMANDS = ("zone.add-member", "zone.remove-member")
+# The roster and the members' organisational relationship: the zone's secretary or the party office.
+ROSTER_COMMANDS = ("zone.add-member", "zone.remove-member", "zone.record-transfer")
 
 
 def is_secretary(zone: Zone | None, member_id: str) -> bool:
@@ -537,6 +560,8 @@ def roster_view(zone: Zone, reader: Actor) -> list[dict[str, Any]]:
                 "employer_unit_id": m["employer_unit_id"],
                 "employment": m["employment"],
                 "phone": m.get("phone") if party_office else mask_phone(m.get("phone")),
+                # where the organisational relationship stands (issue 19): sensitive too
+                **{k: m.get(k) for k in ("joined_on", "away_since", "transferred_on", "probationary")},
             }
         out.append(view)
     return out
@@ -606,4 +631,152 @@ def figures(zones: list[Zone]) -> ZoneFigures:
         units=len(units),
         members=members,
         floating_members=floating,
+    )
+
+
+# --------------------------------------------------------------------------- floating members (issue 19)
+
+
+def new_member(data: dict[str, Any], joined_on: date) -> dict[str, Any]:
+    """A roster entry as kept here (dates as ISO text): the day the member joined the zone,
+    and — for a floating member — the day they left the home branch (default: that day)."""
+    away = data.get("away_since")
+    return {
+        "member_id": data["member_id"],
+        "name": data["name"],
+        "home_branch": data["home_branch"],
+        "employer_unit_id": data["employer_unit_id"],
+        "employment": data["employment"],
+        "zone_role": data["zone_role"],
+        "phone": data.get("phone"),  # kept here only; snapshots never carry it, the API masks it
+        "joined_on": joined_on.isoformat(),
+        "away_since": away.isoformat() if isinstance(away, date) else away,
+        "transferred_on": None,
+        "probationary": data.get("probationary"),
+    }
+
+
+def member_model(entry: dict[str, Any]) -> Member:
+    """A roster entry as the shared rules read it (``shared.membership``)."""
+    return Member.model_validate({k: entry[k] for k in MEMBER_FIELDS if k in entry})
+
+
+def members_of(zone: Zone) -> list[Member]:
+    return [member_model(m) for m in zone["members"]]
+
+
+def next_transfer_due(zone: Zone) -> str | None:
+    """The earliest day a floating member of the roster falls due for transfer and has not
+    been raised yet (ISO text; None: nobody will): the day the clock looks at this zone."""
+    raised = set(zone.get("transfers_raised", []))
+    days = [
+        d
+        for m in members_of(zone)
+        if m.member_id not in raised and m.transferred_on is None and (d := transfer_due_on(m)) is not None
+    ]
+    return min(days).isoformat() if days else None
+
+
+def with_transfers_raised(zone: Zone, member_ids: list[str]) -> Zone:
+    raised = list(dict.fromkeys([*zone.get("transfers_raised", []), *member_ids]))
+    out = {**zone, "transfers_raised": raised}
+    return {**out, "transfer_due_next": next_transfer_due(out)}
+
+
+def with_member_transferred(zone: Zone, member_id: str, on: date, new_home_branch: str | None) -> Zone:
+    members = [
+        {
+            **m,
+            **floating_rules.transferred(member_model(m), on, new_home_branch).model_dump(
+                mode="json", include={"transferred_on", "home_branch"}
+            ),
+        }
+        if m["member_id"] == member_id
+        else m
+        for m in zone["members"]
+    ]
+    out = {**zone, "members": members}
+    return {**out, "transfer_due_next": next_transfer_due(out)}
+
+
+def member_entry(zone: Zone | None, member_id: str) -> dict[str, Any] | None:
+    return next((m for m in (zone or {}).get("members", []) if m["member_id"] == member_id), None)
+
+
+def check_record_transfer(zone: Zone | None, member_id: str, on: date) -> Refusal:
+    entry = member_entry(zone, member_id)
+    r = Refusal()
+    for code in floating_rules.transfer_refusals(
+        None if zone is None else zone["status"], None if entry is None else member_model(entry), on
+    ):
+        r.add(code)
+    return r
+
+
+def check_configure(zone: Zone | None, signing: str | None, theme_party_day: int | None) -> Refusal:
+    r = Refusal()
+    current = settings_of(zone) if zone is not None else ZoneSettings()
+    for code in floating_rules.settings_refusals(
+        None if zone is None else zone["status"], current, signing, theme_party_day
+    ):
+        r.add(code)
+    return r
+
+
+def with_settings(zone: Zone, signing: str | None, theme_party_day: int | None) -> Zone:
+    settings = floating_rules.configured(settings_of(zone), signing, theme_party_day)
+    return {**zone, "settings": settings.model_dump(mode="json")}
+
+
+# A floating member's record in a zone's history of members brought back: one per stay.
+BroughtBackDoc = dict[str, Any]
+
+
+def brought_back_id(zone_id: str, member_id: str, joined_on: str) -> str:
+    return f"{zone_id}|{member_id}|{joined_on}"
+
+
+def brought_back_doc(zone_id: str, entry: dict[str, Any]) -> BroughtBackDoc | None:
+    """The history record opened when a floating member joins a zone (None for staff)."""
+    m = member_model(entry)
+    if not is_floating(entry) or m.joined_on is None:
+        return None
+    due = transfer_due_on(m)
+    return {
+        "_id": brought_back_id(zone_id, m.member_id, m.joined_on.isoformat()),
+        "zone_id": zone_id,
+        "member_id": m.member_id,
+        "name": m.name,
+        "employment": str(m.employment),
+        "from_home_branch": m.home_branch,
+        "away_since": entry.get("away_since") or m.joined_on.isoformat(),
+        "brought_back_on": m.joined_on.isoformat(),
+        "left_on": None,
+        "transfer_due_on": due.isoformat() if due else None,
+        "transferred_on": None,
+    }
+
+
+def brought_back_record(doc: BroughtBackDoc, attended_on: list[date]) -> floating_rules.BroughtBack:
+    """The pure rules' record of a stored history document, with the days attended."""
+
+    def day(key: str) -> date | None:
+        return date.fromisoformat(doc[key]) if doc.get(key) else None
+
+    since, left = date.fromisoformat(doc["brought_back_on"]), day("left_on")
+    days = sorted(d for d in attended_on if d >= since and (left is None or d <= left))
+
+    return floating_rules.BroughtBack(
+        zone_id=doc["zone_id"],
+        member_id=doc["member_id"],
+        name=doc["name"],
+        employment=doc["employment"],
+        from_home_branch=doc["from_home_branch"],
+        away_since=day("away_since"),
+        brought_back_on=since,
+        left_on=day("left_on"),
+        transfer_due_on=day("transfer_due_on"),
+        transferred_on=day("transferred_on"),
+        activities_attended=len(days),
+        last_attended_on=days[-1] if days else None,
     )

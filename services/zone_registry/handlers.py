@@ -15,26 +15,31 @@ on the zone (is its id free, is the alliance still open) is taken there, on its 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date, datetime
 from typing import Any
 
 from shared.actor import Actor, actor_of, trusted_sources
 from shared.events import CloudEvent, Topic
 from shared.events.catalog import (
+    AttendanceRecorded,
     ProjectCompleted,
     ProjectRegistered,
     ZoneAddMember,
     ZoneAddUnit,
     ZoneAdoptSystems,
+    ZoneCheckTransfers,
     ZoneClose,
+    ZoneConfigure,
     ZoneCoverProject,
     ZoneEraseMember,
     ZoneEstablish,
+    ZoneRecordTransfer,
     ZoneReleaseProject,
     ZoneRemoveMember,
 )
 from shared.pipeline import HandlerContext, Handlers
 
-from . import domain, store
+from . import domain, floating, store
 
 handlers = Handlers()
 handlers.aggregate(store.ZONES, store.PROJECTS)
@@ -296,6 +301,7 @@ async def on_establish(ctx: HandlerContext, data: ZoneEstablish) -> None:
         units=[u.model_dump() for u in data.units],
         systems=data.systems,
         at=ctx.moment,
+        signing=data.signing,
     )
     _announce(ctx, "zone.established", zone)
     _announce_gap(ctx, zone, zone["project_ids"])
@@ -311,22 +317,54 @@ async def on_add_unit(ctx: HandlerContext, data: ZoneAddUnit) -> None:
     _announce(ctx, "zone.updated", domain.with_unit(zone, unit))
 
 
+def _today(ctx: HandlerContext) -> date:
+    return ctx.moment.astimezone(ctx.tz).date()
+
+
+def _raise_transfers(ctx: HandlerContext, zone: domain.Zone, on: date) -> domain.Zone:
+    """Raise ``zone.transfer-due`` for every floating member six months away on ``on`` and
+    not raised before in this zone (once per member and zone); the zone remembers them."""
+    due = floating.transfers_due(
+        zone["_id"], domain.members_of(zone), on, already_raised=zone.get("transfers_raised", [])
+    )
+    for d in due:
+        ctx.emit(
+            "zone.transfer-due",
+            {
+                "zone": domain.snapshot(zone),
+                "member_id": d.member_id,
+                "name": d.name,
+                "home_branch": d.home_branch,
+                "employment": d.employment,
+                "away_since": d.away_since,
+                "due_on": d.due_on,
+                "months_away": d.months_away,
+            },
+            key=zone["_id"],
+        )
+    return domain.with_transfers_raised(zone, [d.member_id for d in due])
+
+
 @_command("zone.add-member")
 async def on_add_member(ctx: HandlerContext, data: ZoneAddMember) -> None:
     zone = await ctx.get(store.ZONES, data.zone_id)
-    member = {
-        "member_id": data.member_id,
-        "name": data.name,
-        "home_branch": data.home_branch,
-        "employer_unit_id": data.employer_unit_id,
-        "employment": data.employment,
-        "zone_role": data.zone_role,
-        "phone": data.phone,  # kept here only; snapshots never carry it, the API masks it
-    }
+    member = domain.new_member(data.model_dump(), _today(ctx))
     checks = domain.check_add_member(zone, member)
     if not _decide(ctx, data.zone_id, zone, checks, data.member_id) or zone is None:
         return
-    _announce(ctx, "zone.member-joined", domain.with_member(zone, member))
+    joined = domain.with_member(zone, member)
+    stay = domain.brought_back_doc(zone["_id"], member)
+    if stay is not None:
+        ctx.put(store.BROUGHT_BACK, stay)
+    _announce(ctx, "zone.member-joined", joined)
+    # A member long away already: the transfer is due at once (the zone is stored again with it).
+    ctx.put(store.ZONES, _raise_transfers(ctx, joined, _today(ctx)))
+
+
+async def _close_stay(ctx: HandlerContext, zone_id: str, member_id: str, **update: Any) -> None:
+    stay = await store.open_stay(ctx.db, zone_id, member_id)
+    if stay is not None:
+        ctx.put(store.BROUGHT_BACK, {**stay, **update})
 
 
 @_command("zone.remove-member")
@@ -335,7 +373,31 @@ async def on_remove_member(ctx: HandlerContext, data: ZoneRemoveMember) -> None:
     checks = domain.check_remove_member(zone, data.member_id)
     if not _decide(ctx, data.zone_id, zone, checks, data.member_id) or zone is None:
         return
-    _announce(ctx, "zone.member-left", domain.without_member(zone, data.member_id))
+    await _close_stay(ctx, zone["_id"], data.member_id, left_on=_today(ctx).isoformat())
+    left = domain.without_member(zone, data.member_id)
+    _announce(ctx, "zone.member-left", {**left, "transfer_due_next": domain.next_transfer_due(left)})
+
+
+@_command("zone.record-transfer")
+async def on_record_transfer(ctx: HandlerContext, data: ZoneRecordTransfer) -> None:
+    """The organisational relationship moved into the zone's branch: from that day the member votes."""
+    zone = await ctx.get(store.ZONES, data.zone_id)
+    checks = domain.check_record_transfer(zone, data.member_id, data.transferred_on)
+    if not _decide(ctx, data.zone_id, zone, checks, data.member_id) or zone is None:
+        return
+    await _close_stay(ctx, zone["_id"], data.member_id, transferred_on=data.transferred_on.isoformat())
+    moved = domain.with_member_transferred(zone, data.member_id, data.transferred_on, data.new_home_branch)
+    _announce(ctx, "zone.updated", moved)
+
+
+@_command("zone.configure")
+async def on_configure(ctx: HandlerContext, data: ZoneConfigure) -> None:
+    """The zone's own settings: its signing mode and the fixed day of its 主题党日."""
+    zone = await ctx.get(store.ZONES, data.zone_id)
+    checks = domain.check_configure(zone, data.signing, data.theme_party_day)
+    if not _decide(ctx, data.zone_id, zone, checks) or zone is None:
+        return
+    _announce(ctx, "zone.updated", domain.with_settings(zone, data.signing, data.theme_party_day))
 
 
 @_command("zone.erase-member")
@@ -346,6 +408,8 @@ async def on_erase_member(ctx: HandlerContext, data: ZoneEraseMember) -> None:
     checks = domain.check_erase_member(zone, data.member_id)
     if not _decide(ctx, data.zone_id, zone, checks, data.member_id) or zone is None:
         return
+    for stay in await store.stays(ctx.db, zone["_id"], data.member_id):
+        ctx.put(store.BROUGHT_BACK, {**stay, "name": domain.ERASED_NAME, "from_home_branch": ""})
     _announce(
         ctx, "zone.member-erased", domain.with_member_erased(zone, data.member_id), member_id=data.member_id
     )
@@ -366,3 +430,43 @@ async def on_close(ctx: HandlerContext, data: ZoneClose) -> None:
     if not _decide(ctx, data.zone_id, zone, domain.check_close(zone)) or zone is None:
         return
     _announce(ctx, "zone.closed", domain.closed(zone, ctx.moment))
+
+
+# --------------------------------------------------------------------------- the clock
+
+
+@handlers.on_tick
+async def on_tick(ctx: HandlerContext, previous: datetime, now: datetime) -> None:
+    """When a new day begins: one transfer check per zone with a transfer falling due (R4)."""
+    today = now.astimezone(ctx.tz).date()
+    if today <= previous.astimezone(ctx.tz).date():
+        return
+    for zone_id in await store.zones_with_transfers_due(ctx.db, today.isoformat()):
+        ctx.emit("zone.check-transfers", {"zone_id": zone_id, "on": today}, key=zone_id)
+
+
+@handlers.on("zone.check-transfers", key=_zone_key)
+async def on_check_transfers(ctx: HandlerContext, data: ZoneCheckTransfers) -> None:
+    zone = await ctx.get(store.ZONES, data.zone_id)
+    if zone is None or zone["status"] == "closed":
+        return
+    checked = _raise_transfers(ctx, zone, data.on)
+    if checked != zone:
+        ctx.put(store.ZONES, checked)
+
+
+# --------------------------------------------------------------------------- pbz.activity.events
+
+
+@handlers.on("activity.attendance-recorded")
+async def on_attendance(ctx: HandlerContext, data: AttendanceRecorded) -> None:
+    """Who attended an activity (one fact per activity): the floating members' history counts it."""
+    ctx.put(
+        store.ATTENDANCE,
+        {
+            "_id": data.activity_id,
+            "zone_id": data.zone_id,
+            "local_date": data.started_at.astimezone(ctx.tz).date().isoformat(),
+            "present": sorted(m.member_id for m in data.members if m.status == "present"),
+        },
+    )

@@ -86,3 +86,58 @@ async def history(
 
 async def history_count(db: AsyncIOMotorDatabase[Any], zone_id: str) -> int:
     return int(await db[HISTORY].count_documents({"zone_id": zone_id}))
+
+
+# --------------------------------------------------------------------------- floating members (issue 19)
+
+BROUGHT_BACK = "brought_back"  # one per floating member's stay in a zone: the history kept
+ATTENDANCE = "attendance"  # one per activity (activity.attendance-recorded): who was present
+
+FLOATING_INDEXES = [
+    Index(ZONES, [("transfer_due_next", 1)]),
+    Index(BROUGHT_BACK, [("zone_id", 1), ("member_id", 1)]),
+    Index(BROUGHT_BACK, [("brought_back_on", 1)]),
+    Index(ATTENDANCE, [("zone_id", 1), ("present", 1)]),
+]
+INDEXES += FLOATING_INDEXES
+
+
+async def zones_with_transfers_due(db: AsyncIOMotorDatabase[Any], on: str) -> list[str]:
+    """Zones not closed with a floating member's transfer falling due on or before ``on``."""
+    docs = (
+        await db[ZONES]
+        .find({"transfer_due_next": {"$lte": on}, "status": {"$ne": ZoneStatus.CLOSED}}, {"_id": 1})
+        .sort("_id", 1)
+        .to_list(None)
+    )
+    return [str(d["_id"]) for d in docs]
+
+
+async def stays(
+    db: AsyncIOMotorDatabase[Any], zone_id: str | None = None, member_id: str | None = None
+) -> list[dict[str, Any]]:
+    """Records of floating members brought back (of a zone, of a member, or all)."""
+    query: dict[str, Any] = {}
+    if zone_id is not None:
+        query["zone_id"] = zone_id
+    if member_id is not None:
+        query["member_id"] = member_id
+    docs: list[dict[str, Any]] = await db[BROUGHT_BACK].find(query).sort("_id", 1).to_list(None)
+    return docs
+
+
+async def open_stay(db: AsyncIOMotorDatabase[Any], zone_id: str, member_id: str) -> dict[str, Any] | None:
+    docs = [d for d in await stays(db, zone_id, member_id) if d.get("left_on") is None]
+    return docs[-1] if docs else None
+
+
+async def attended_days(
+    db: AsyncIOMotorDatabase[Any], zone_id: str | None = None
+) -> dict[tuple[str, str], list[str]]:
+    """(zone, member) -> the local days of the activities the member attended there."""
+    query: dict[str, Any] = {} if zone_id is None else {"zone_id": zone_id}
+    out: dict[tuple[str, str], list[str]] = {}
+    async for doc in db[ATTENDANCE].find(query, {"zone_id": 1, "local_date": 1, "present": 1}):
+        for member_id in doc.get("present", []):
+            out.setdefault((doc["zone_id"], member_id), []).append(doc["local_date"])
+    return out

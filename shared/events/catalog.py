@@ -279,6 +279,10 @@ class LeaveRefusal(StrEnum):
     LEAVE_AFTER_START = "leave_after_start"
     DUPLICATE_LEAVE = "duplicate_leave"
     REASON_MISSING = "reason_missing"
+    # Who asks (the command's actor, ``shared.actor``): a member asks leave for themselves;
+    # the zone's secretary, the party office or a trusted system for anyone on the roster.
+    ACTOR_UNKNOWN = "actor_unknown"
+    NOT_OWN_LEAVE = "not_own_leave"
 
 
 class TransferRefusal(StrEnum):
@@ -410,6 +414,7 @@ class HttpReason(StrEnum):
     SERVICE_STARTING = "service_starting"  # 503 + Retry-After: its producer is not connected yet
     STORE_UNAVAILABLE = "store_unavailable"  # 503 + Retry-After: the database does not answer
     IDENTITY_PROVIDER_UNAVAILABLE = "identity_provider_unavailable"  # 503: no signing keys yet
+    UPSTREAM_UNAVAILABLE = "upstream_unavailable"  # 503 + Retry-After: a service a report reads is down
     INTERNAL_ERROR = "internal_error"  # 500: a defect (the text is in the log, never the answer)
 
 
@@ -1090,13 +1095,23 @@ class ZoneReleaseProject(Payload):
 
 
 class ZonePeriodWork(Payload):
-    """A period close (or revision) of one zone: one follow-up per (zone, period), keyed by
-    the zone, so a tick's work stays bounded whatever the number of zones. ``cause``: the
-    type of the event that made the work due."""
+    """A period close (or revision, or reminder check) of one zone: one follow-up per (zone,
+    period), keyed by the zone, so a tick's work stays bounded whatever the number of zones.
+    ``period``: a month, a quarter or (organisational life) a year. ``cause``: the type of the
+    event that made the work due; ``caused_by``: the fact or correction behind a revision."""
 
     zone_id: str = Field(min_length=1)
-    period: str = Field(pattern=PERIOD_ANY)
+    period: str = Field(pattern=PERIOD_ORG)
     cause: str | None = None
+    caused_by: str | None = None
+
+
+class ZoneCheckTransfers(Payload):
+    """zone-registry's follow-up when a day begins on which a zone has a floating member's
+    transfer falling due (six months away): raise ``zone.transfer-due`` once per member."""
+
+    zone_id: str = Field(min_length=1)
+    on: date
 
 
 class AssessmentClosePeriod(ZonePeriodWork):
@@ -1108,10 +1123,12 @@ class AssessmentClosePeriod(ZonePeriodWork):
 
 class AssessmentRankPeriod(Payload):
     """Rank a period, keyed by the period. ``assessed``: the zones its close assesses (the
-    ranking waits for all of them); 0 after a revision (re-rank a published ranking)."""
+    ranking waits for all of them); 0 after a revision (re-rank a published ranking), with
+    the revision's ``reason``."""
 
     period: str = Field(pattern=PERIOD_ANY)
     assessed: int = Field(ge=0)
+    reason: RevisionReason | None = None
 
 
 # --------------------------------------------------------------------------- pbz.dlq
@@ -1211,7 +1228,9 @@ _SPECS: list[tuple[str, Topic, type[Payload]]] = [
     ("assessment.command-rejected", Topic.ASSESSMENT_EVENTS, AssessmentCommandRejected),
     ("zone.cover-project", Topic.ZONE_WORK, ZoneCoverProject),
     ("zone.release-project", Topic.ZONE_WORK, ZoneReleaseProject),
+    ("zone.check-transfers", Topic.ZONE_WORK, ZoneCheckTransfers),
     ("activity.close-period", Topic.ACTIVITY_WORK, ZonePeriodWork),
+    ("activity.check-reminders", Topic.ACTIVITY_WORK, ZonePeriodWork),
     ("assessment.close-period", Topic.ASSESSMENT_WORK, AssessmentClosePeriod),
     ("assessment.revise-period", Topic.ASSESSMENT_WORK, ZonePeriodWork),
     ("assessment.rank-period", Topic.ASSESSMENT_WORK, AssessmentRankPeriod),

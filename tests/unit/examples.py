@@ -415,6 +415,8 @@ VALID: dict[str, dict[str, Any]] = {
     },
     "zone.release-project": {"zone_id": "ZC-P-NAN1-1", "project_id": "P-NAN1-1"},
     "activity.close-period": {"zone_id": "ZC-P-NAN1-1", "period": "2026-03"},
+    "activity.check-reminders": {"zone_id": "ZC-P-NAN1-1", "period": "2026-Q1"},
+    "zone.check-transfers": {"zone_id": "ZC-P-NAN1-1", "on": "2026-03-02"},
     "assessment.close-period": {"zone_id": "ZC-P-NAN1-1", "period": "2026-Q1", "assessed": 2},
     "assessment.revise-period": {
         "zone_id": "ZC-P-NAN1-1",
@@ -520,6 +522,8 @@ INVALID: list[tuple[str, dict[str, Any], str]] = [
     ("zone.cover-project", {**VALID["zone.cover-project"], "n": 0}, "n"),
     ("zone.release-project", _without(VALID["zone.release-project"], "project_id"), "project_id"),
     ("activity.close-period", {**VALID["activity.close-period"], "period": "March"}, "period"),
+    ("activity.check-reminders", {**VALID["activity.check-reminders"], "period": "2026-Q5"}, "period"),
+    ("zone.check-transfers", {**VALID["zone.check-transfers"], "on": "soon"}, "on"),
     ("assessment.close-period", _without(VALID["assessment.close-period"], "zone_id"), "zone_id"),
     ("assessment.revise-period", {**VALID["assessment.revise-period"], "period": "2026-Q5"}, "period"),
     ("assessment.rank-period", {"assessed": 0}, "period"),
