@@ -25,6 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from shared.actor import Actor, AuthType
 from shared.events.catalog import (
     ActivityKind,
     AttendanceStatus,
@@ -32,12 +33,31 @@ from shared.events.catalog import (
     MeetingDecision,
     Member,
     MemberStanding,
+    ZoneRole,
     ZoneSnapshot,
     ZoneStatus,
 )
 from shared.membership import has_vote, standing
 
 QUORUM_KINDS = frozenset({ActivityKind.PARTY_MEMBERS_MEETING.value})
+# The party's own organisational life, where who attended, who was excused and who votes
+# matter: their attendance is announced (``activity.attendance-recorded``). Work meetings and
+# check-ins keep theirs in the record (the API reads it) without an event each.
+PARTY_LIFE_KINDS = frozenset(
+    k.value
+    for k in (
+        ActivityKind.PARTY_MEMBERS_MEETING,
+        ActivityKind.BRANCH_COMMITTEE_MEETING,
+        ActivityKind.PARTY_GROUP_MEETING,
+        ActivityKind.PARTY_CLASS,
+        ActivityKind.THEME_PARTY_DAY,
+        ActivityKind.ORGANISATIONAL_LIFE_MEETING,
+        ActivityKind.MEMBER_APPRAISAL,
+        ActivityKind.ORGANISATIONAL_LIFE,
+        ActivityKind.PARTY_HISTORY_CLASS,
+        ActivityKind.OATH_RENEWAL,
+    )
+)
 
 
 # --------------------------------------------------------------------------- leave
@@ -84,6 +104,21 @@ def leave_refusals(
     if not reason.strip():
         out.append(LeaveRefusal.REASON_MISSING)
     return out
+
+
+def leave_actor_refusals(
+    actor: Actor | None, zone: ZoneSnapshot | None, member_id: str
+) -> list[LeaveRefusal]:
+    """Who may ask leave: the member for themselves; the zone's secretary, the party office or
+    a trusted system for anyone; a request that names nobody is refused."""
+    if actor is None:
+        return [LeaveRefusal.ACTOR_UNKNOWN]
+    if actor.type == AuthType.SYSTEM or actor.has_role("party_office") or actor.id == member_id:
+        return []
+    secretary = zone is not None and any(
+        m.member_id == actor.id and m.zone_role == ZoneRole.SECRETARY for m in zone.members
+    )
+    return [] if secretary else [LeaveRefusal.NOT_OWN_LEAVE]
 
 
 # --------------------------------------------------------------------------- attendance

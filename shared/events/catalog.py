@@ -1098,12 +1098,14 @@ class ZonePeriodWork(Payload):
     """A period close (or revision, or reminder check) of one zone: one follow-up per (zone,
     period), keyed by the zone, so a tick's work stays bounded whatever the number of zones.
     ``period``: a month, a quarter or (organisational life) a year. ``cause``: the type of the
-    event that made the work due; ``caused_by``: the fact or correction behind a revision."""
+    event that made the work due; ``caused_by``: the fact or correction behind a revision;
+    ``on``: the clock's local day when the work fell due (a reminder is judged on it)."""
 
     zone_id: str = Field(min_length=1)
     period: str = Field(pattern=PERIOD_ORG)
     cause: str | None = None
     caused_by: str | None = None
+    on: date | None = None
 
 
 class ZoneCheckTransfers(Payload):

@@ -415,7 +415,7 @@ VALID: dict[str, dict[str, Any]] = {
     },
     "zone.release-project": {"zone_id": "ZC-P-NAN1-1", "project_id": "P-NAN1-1"},
     "activity.close-period": {"zone_id": "ZC-P-NAN1-1", "period": "2026-03"},
-    "activity.check-reminders": {"zone_id": "ZC-P-NAN1-1", "period": "2026-Q1"},
+    "activity.check-reminders": {"zone_id": "ZC-P-NAN1-1", "period": "2026-Q1", "on": "2026-03-21"},
     "zone.check-transfers": {"zone_id": "ZC-P-NAN1-1", "on": "2026-03-02"},
     "assessment.close-period": {"zone_id": "ZC-P-NAN1-1", "period": "2026-Q1", "assessed": 2},
     "assessment.revise-period": {
