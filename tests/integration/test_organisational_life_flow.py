@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from services.activity_log.app import definition
 from shared.events import CloudEvent, Topic
-from tests.support import Bus, Watcher, bearer, person, serving, stored
+from tests.support import Bus, bearer, person, serving, stored
 
 TZ = ZoneInfo("Asia/Shanghai")
 SEC, A, B, F, P = "MB0501", "MB0502", "MB0503", "MB0504", "MB0505"
