@@ -92,6 +92,7 @@ start_ferretdb() {
   nohup "$FERRET_BIN" --handler=sqlite --sqlite-url="file:$FERRET_DATA/?_pragma=synchronous(normal)" \
     --state-dir="$FERRET_STATE" \
     --telemetry=disable --listen-addr="$MONGO_HOST:$MONGO_PORT" --log-level=warn \
+    --debug-addr="127.0.0.1:$((8088 + OFFSET))" \
     >"$LOGS/ferretdb.log" 2>&1 &
   echo $! >"$RUN/ferretdb.pid"
 }
