@@ -149,7 +149,9 @@ class Bus:
         id: str | None = None,
         correlationid: str | None = None,
         source: str = "test",
+        extensions: dict[str, str] | None = None,
     ) -> CloudEvent:
+        """``extensions``: envelope attributes to add, e.g. ``Actor(...).extension()``."""
         from datetime import UTC
         from datetime import datetime as dt
 
@@ -162,6 +164,8 @@ class Bus:
             correlationid=correlationid,
             data=data,
         )
+        if extensions:
+            event = CloudEvent.model_validate({**event.model_dump(), **extensions})
         await self.send_raw(spec_for(event_type).topic.value, event.to_json(), key)
         return event
 
