@@ -85,6 +85,7 @@ def zone(
         else [member(m, role) for role, m in ROLES.items()]
         + [
             member(GUARDIAN, "member", "dispatched"),
+            member("M-G2", "member", "migrant_worker"),
             member(SHIFT_LEADER, "member"),
             member("M-X", "member"),
             member("M-K", "secretary"),
@@ -266,3 +267,63 @@ class Site:
             lambda es: len(refusals(es, permit_id)) >= n, what=f"{n} refusals of {permit_id}"
         )
         return refusals(events, permit_id)
+
+    async def start(self, rt: Any, when: datetime, z: dict[str, Any] | None = None) -> None:
+        """The clock set, the zone announced (and copied), the morning check-in held."""
+        from tests.support import stored
+
+        await self.tick(when)
+        await self.bus.publish(
+            "zone.established", {"zone": z or zone(self.zone_id, self.project)}, key=self.zone_id, time=when
+        )
+        await stored(rt, "zones", self.zone_id)
+        await self.bus.publish("activity.recorded", checkin(self.zone_id, when), key=self.zone_id, time=when)
+        await stored(rt, "checkins", f"{self.zone_id}|{when.date().isoformat()}")
+
+    async def plan(
+        self,
+        work_id: str,
+        risks: list[str],
+        start: datetime,
+        end: datetime,
+        when: datetime,
+        area: str | None = None,
+        **extra: Any,
+    ) -> CloudEvent:
+        return await self.bus.publish(
+            "work.planned",
+            work(work_id, self.project, area or self.area, risks, start, end, **extra),
+            key=self.project,
+            time=when,
+        )
+
+    async def issue(
+        self,
+        permit_id: str,
+        when: datetime,
+        gas_at: datetime | None = None,
+        area: str | None = None,
+        roles: list[str] | None = None,
+    ) -> CloudEvent:
+        """Prepare, test the gas where needed, sign every role; the permit's ``permit.issued``."""
+        where = area or self.area
+        requested = await self.out.wait_for(
+            lambda es: bool(of(es, permit_id, "permit.requested")), what=f"{permit_id} requested"
+        )
+        snapshot = of(requested, permit_id, "permit.requested")[0].data["permit"]
+        if snapshot.get("work_class") != "general":
+            await self.prepare(permit_id, when, area=where)
+        if snapshot.get("work_class") in ("hot_work", "confined_space"):
+            test_id = f"G-{permit_id}-{(gas_at or when).strftime('%d%H%M')}"
+            await self.bus.publish(
+                "safety.gas-test-recorded",
+                gas(test_id, self.project, where, gas_at or when),
+                key=self.project,
+                time=gas_at or when,
+            )
+            await self.wait_reading(permit_id, test_id)
+        high_risk = snapshot.get("work_class") in ("hot_work", "confined_space", "lifting", "blind_plate")
+        for role in roles or (list(ROLES) if high_risk else list(ROLES)[:3]):
+            await self.sign(permit_id, role, when, site_presence=where if role == "host_rep" else None)
+        events = await self.wait(permit_id, "permit.issued")
+        return of(events, permit_id, "permit.issued")[-1]

@@ -539,6 +539,9 @@ class Lifecycle(PermitState):
         self._take_plan(plan, str(self.work_class), grade, basis, linked)
         self.served_grades = served_grades(plan, rules, tz)
         void = bool(changed) and (bool(self.signatures) or self.status in RUNNING)
+        ask_again = bool(changed) and self.status not in (PermitStatus.COMPLETING, PermitStatus.REJECTED)
+        if ask_again:
+            self._clear_approvals()
         self.record(
             "permit.revised",
             source,
@@ -552,16 +555,21 @@ class Lifecycle(PermitState):
         )
         if self.status == PermitStatus.REJECTED:
             self._reopen(source, at, people)
-        elif changed and self.status != PermitStatus.COMPLETING:
-            self._void(at, people)  # asked again (the roles may have changed with the grade)
+        elif ask_again:
+            self.route(people, at)  # asked again (the roles may have changed with the grade)
         return True
 
-    def _void(self, at: datetime, people: People) -> None:
-        """Approvals void: the work stops and the roles are asked again."""
+    def _clear_approvals(self) -> None:
+        """Approvals void: the work stops until the roles sign again."""
         self.valid_from = self.valid_until = None
         self.suspension = self.interruption = None
         self.signatures, self.requests = [], []
         self.signatures_requested = False
+        if self.status in RUNNING or self.status in OPEN_UNISSUED:
+            self.status = PermitStatus.PENDING_SIGNATURES
+
+    def _void(self, at: datetime, people: People) -> None:
+        self._clear_approvals()
         self.route(people, at)
 
     # ------------------------------------------------------------------ time
