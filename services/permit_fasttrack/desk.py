@@ -88,13 +88,13 @@ class Desk:
         permit.evaluate(await self.facts(permit, people), self.at, self.rules)
 
     async def import_gas_test(self, permit: Permit) -> None:
-        """A new (or moved) permit starts with the latest gas test of its area."""
+        """A new (or moved) permit starts with the latest gas test of its area (one that arrived
+        before the permit existed; later ones come as facts)."""
         if not permit.needs_gas() or permit.area is None:
             return
-        doc = await store.latest_gas_test(self.ctx.db, permit.project_id, permit.area, self.at)
-        if doc is not None and not any(r.test_id == doc["test_id"] for r in permit.gas_readings):
-            permit.gas_readings.append(GasReading.model_validate(doc))
-            permit.gas_readings.sort(key=lambda r: r.tested_at)
+        doc = await store.latest_gas_test(self.ctx.db, permit.project_id, permit.area)
+        if doc is not None:
+            permit.gas_test(GasReading.model_validate(doc), self.at, self.rules)
 
     # ------------------------------------------------------------------ staging
 

@@ -121,10 +121,8 @@ async def route_isolation_removed(ctx: HandlerContext, data: IsolationRemoved) -
 
 @handlers.on("authorization.registered")
 async def record_authorization(ctx: HandlerContext, data: AuthorizationRegistered) -> None:
-    ctx.put(
-        store.REGISTER,
-        {"_id": data.member_id, **data.model_dump(include=set(AuthorizationRegistered.model_fields))},
-    )
+    # JSON mode: certificate expiry dates are stored as ISO strings (BSON has no date type).
+    ctx.put(store.REGISTER, {"_id": data.member_id, **plain(data)})
 
 
 # --------------------------------------------------------------------------- zones, check-ins

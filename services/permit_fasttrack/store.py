@@ -150,10 +150,11 @@ async def purge_due(db: DB, now: datetime, limit: int = 10_000) -> list[dict[str
 # --------------------------------------------------------------------------- facts
 
 
-async def latest_gas_test(db: DB, project_id: str, area: str, at: datetime) -> dict[str, Any] | None:
+async def latest_gas_test(db: DB, project_id: str, area: str) -> dict[str, Any] | None:
+    """The newest test of an area, whenever it was taken (a check judges its time)."""
     docs: list[dict[str, Any]] = (
         await db[GAS_TESTS]
-        .find({"project_id": project_id, "area": area, "tested_at": {"$lte": at}})
+        .find({"project_id": project_id, "area": area})
         .sort("tested_at", -1)
         .limit(1)
         .to_list(1)

@@ -19,6 +19,8 @@ from shared.events.catalog import (
     DrawingReceived,
     FactKind,
     FactReceived,
+    IsolationApplied,
+    IsolationRemoved,
     PermitDue,
     PermitPurge,
     PermitStatus,
@@ -96,9 +98,9 @@ async def apply_plan(ctx: HandlerContext, data: PlanPermit) -> None:
         permit = Permit.for_work(
             str(data.work_class), plan, data.linked_permit_ids, desk.at, desk.rules, desk.tz
         )
-        await desk.import_gas_test(permit)
         people = await desk.people_for(permit)
         permit.request(data.source, desk.at, people)
+        await desk.import_gas_test(permit)
     else:
         people = await desk.people_for(permit)
         if permit.replan(plan, data.linked_permit_ids, desk.at, desk.rules, desk.tz, people, data.source):
@@ -198,7 +200,8 @@ async def apply_fact(ctx: HandlerContext, data: ApplyFact) -> None:
     elif fact == FactKind.INCIDENT:
         permit.incident(d, desk.at)
     elif fact == FactKind.ISOLATION:
-        permit.isolation(d, desk.at)
+        model = IsolationRemoved if "removed_at" in d else IsolationApplied
+        permit.isolation(model.model_validate(d).model_dump(), desk.at)
     elif fact == FactKind.PROJECT_COMPLETED:
         permit.cancel(CancelReason.PROJECT_COMPLETED, desk.at)
     elif fact == FactKind.DRAWING_REVISED:
