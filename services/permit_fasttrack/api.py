@@ -4,6 +4,7 @@ signer's inbox, figures; the commands of the permit's life (bodies reuse the com
 from __future__ import annotations
 
 from datetime import datetime
+from html import escape
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Response
@@ -201,7 +202,7 @@ async def permit_document(permit_id: str, db: DbDep, runtime: RuntimeDep) -> Res
     isolations, linked permits, history. ``X-Content-SHA256`` is the SHA-256 of these bytes."""
     p = await store.get_permit(db, permit_id)
     if p is None:
-        raise HTTPException(404, f"no permit {permit_id}")
+        return HTMLResponse(f"<!DOCTYPE html><p>no permit {escape(permit_id)}</p>", status_code=404)
     html = document.render(p, runtime.clock.tz)
     return HTMLResponse(html, headers={"X-Content-SHA256": document.sha256(html)})
 
