@@ -58,6 +58,7 @@ def zone(
 ) -> dict[str, Any]:
     return {
         "zone_id": zone_id,
+        "host_unit_id": "H1",
         "status": status,
         "project_ids": ["P"],
         "systems": systems if systems is not None else ["contractor_safety", "subcontractor_safety"],
@@ -83,16 +84,18 @@ def zone(
 REGISTER = {
     "M-E": {"roles": ["enterprise_leader"], "certificates": []},
     "M-SD": {"roles": ["safety_department"], "certificates": []},
-    "M-PM": {"roles": ["plant_manager"], "certificates": []},
+    "M-PM": {"unit_id": "H1", "roles": ["plant_manager"], "certificates": []},
     "M-PD": {
+        "unit_id": "H1",
         "roles": ["professional_department"],
         "certificates": [{"certificate_id": "c", "kind": "special_operation", "expires_on": "2027-12-31"}],
     },
     "M-OLD": {
+        "unit_id": "H1",
         "roles": ["professional_department"],
         "certificates": [{"certificate_id": "c", "kind": "special_operation", "expires_on": "2026-03-31"}],
     },
-    "M-PS": {"roles": ["power_supply_unit"], "certificates": []},
+    "M-PS": {"unit_id": "H1", "roles": ["power_supply_unit"], "certificates": []},
 }
 
 

@@ -387,3 +387,17 @@ def test_a_drawing_review_is_valid_thirty_days_from_issue() -> None:
         d.sign(act(ROLES[role]), role, "approve", None, at(8), None, people())
     d.evaluate(facts(), at(8), R)
     assert d.status == "issued" and d.valid_until == at(8) + timedelta(days=30)
+
+
+def test_a_unit_level_approver_is_the_host_units() -> None:
+    p = requested(["lifting"], load_t=50)
+    pe = people()
+    pe.register["M-PD2"] = {"unit_id": "H9", "roles": ["professional_department"], "certificates": []}
+    asked = [
+        c
+        for c in p.drain()
+        if c.type == "permit.signature-requested" and c.data["role"] == "professional_department"
+    ]
+    assert asked[0].data["member_ids"] == ["M-OLD", "M-PD"]  # the host unit's, not H9's
+    assert not p.sign(act("M-PD2"), "professional_department", "approve", None, at(7, 30), "A", pe)
+    assert last_refusal(p) == ["role_unit_mismatch"]

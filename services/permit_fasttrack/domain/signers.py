@@ -7,7 +7,8 @@
   (``role_unit_mismatch``): host_rep — the host unit, construction_lead — the construction unit,
   supervision_engineer — the supervision unit, management_safety — the management unit.
 - An approver role of Table B.1 (enterprise_leader, safety_department, plant_manager,
-  professional_department, power_supply_unit) is held in the enterprise's authorization register.
+  professional_department, power_supply_unit) is held in the enterprise's authorization register;
+  the plant manager, professional department and power supply unit are the host unit's.
 - A register entry with an expired special-operation certificate refuses its holder
   (``certificate_expired``, §4.9–4.10).
 - On site (§4.11 a): ``site_presence`` is the work area's id, or ``qr:<area>`` / ``nfc:<area>``.
@@ -23,6 +24,9 @@ from shared.actor import Actor
 from shared.events.catalog import CommandRefusal as R
 
 from .classes import REGISTER_ROLES
+
+# Table B.1's approvers of "the unit" (所在单位): held for the host unit where the work is.
+UNIT_REGISTER_ROLES = frozenset({"plant_manager", "professional_department", "power_supply_unit"})
 
 ROLE_UNIT = {
     "host_rep": "host",
@@ -55,9 +59,26 @@ class People:
         m = self.member(member_id)
         return None if m is None else self.unit_role(m.get("employer_unit_id"))
 
+    def host_unit(self) -> str | None:
+        return None if self.zone is None else self.zone.get("host_unit_id")
+
+    def register_unit_ok(self, entry: dict[str, Any], role: str) -> bool:
+        """A unit-level approver (the plant's manager, professional department, power supply)
+        belongs to the host unit where the work is; the enterprise's leader and safety
+        department serve every zone."""
+        return (
+            role not in UNIT_REGISTER_ROLES
+            or self.host_unit() is None
+            or entry.get("unit_id") == self.host_unit()
+        )
+
     def holders(self, role: str) -> list[str]:
         if role in REGISTER_ROLES:
-            return sorted(mid for mid, e in self.register.items() if role in e.get("roles", []))
+            return sorted(
+                mid
+                for mid, e in self.register.items()
+                if role in e.get("roles", []) and self.register_unit_ok(e, role)
+            )
         if self.zone is None:
             return []
         return sorted(m["member_id"] for m in self.zone.get("members", []) if m.get("zone_role") == role)
@@ -96,6 +117,8 @@ def holder_refusals(people: People, member_id: str, role: str, today: date) -> l
         entry = people.register.get(member_id)
         if entry is None or role not in entry.get("roles", []):
             out.append(R.SIGNER_LACKS_ROLE)
+        elif not people.register_unit_ok(entry, role):
+            out.append(R.ROLE_UNIT_MISMATCH)
     else:
         m = people.member(member_id)
         if m is None or m.get("zone_role") != role:
