@@ -10,6 +10,7 @@ import pytest
 
 from services.permit_fasttrack.domain import Permit
 from tests.unit.permit_fixtures import (
+    TZ,
     R,
     act,
     at,
@@ -424,17 +425,31 @@ def test_ticket_check_refusals(who: str, presence: str | None, expected: list[st
 # --------------------------------------------------------------------------- isolations
 
 
-def test_a_listed_isolation_blocks_until_confirmed_and_a_water_seal_is_not_one() -> None:
-    p = prepared(
-        signed(requested(["blind_plate"], isolations=[{"isolation_id": "ISO", "kind": "water_seal"}]))
-    )
+def test_a_water_seal_is_not_an_isolation_planned_or_applied() -> None:
+    iso = [{"isolation_id": "ISO", "kind": "water_seal"}]
+    p = prepared(signed(requested(["blind_plate"], isolations=iso)))
     p.evaluate(facts(), at(8), R)
     assert p.blocked_reasons == ["isolation_inadequate"]
-    p.isolation(
-        {"isolation_id": "ISO", "kind": "blind_plate", "applied_by": "M-H", "applied_at": at(8, 10)},
+    assert p.blocked_details == [
+        {"reason": "isolation_inadequate", "isolation_id": "ISO", "kind": "water_seal"}
+    ]
+    # Applied as a water seal on site, re-planned as a blind plate: still inadequate until a blind plate is in.
+    applied = {"isolation_id": "ISO", "kind": "water_seal", "applied_by": "M-H", "applied_at": at(8, 5)}
+    p.isolation(applied, at(8, 5))
+    p.replan(
+        plan(["blind_plate"], isolations=[{"isolation_id": "ISO", "kind": "blind_plate"}]),
+        [p.permit_id],
         at(8, 10),
+        R,
+        TZ,
+        people(),
+        "pm",
     )
-    p.evaluate(facts(), at(8, 10), R)
+    signed(p, at(8, 20))
+    p.evaluate(facts(), at(8, 20), R)
+    assert p.blocked_reasons == ["isolation_inadequate"]
+    p.isolation({**applied, "kind": "blind_plate", "lock_id": "L2", "applied_at": at(8, 30)}, at(8, 30))
+    p.evaluate(facts(), at(8, 30), R)
     assert p.status == "issued"
 
 

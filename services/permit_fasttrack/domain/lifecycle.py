@@ -148,8 +148,11 @@ class Lifecycle(PermitState):
         self.contractor_unit_id = plan.contractor_unit_id
         self.linked_permit_ids = [p for p in linked if p != self.permit_id]
         self.required_roles = classes.required_roles(PermitKind.WORK_PERMIT, self.work_class, self.grade)
+        kept = {i.isolation_id: i for i in self.isolations}  # a re-plan keeps what is on site
         self.isolations = [
-            IsolationState(isolation_id=i.isolation_id, kind=str(i.kind), point=i.point)
+            kept[i.isolation_id].model_copy(update={"kind": str(i.kind), "point": i.point})
+            if i.isolation_id in kept
+            else IsolationState(isolation_id=i.isolation_id, kind=str(i.kind), point=i.point)
             for i in plan.isolations
         ]
         if plan.guardian_member_id and (
@@ -383,7 +386,9 @@ class Lifecycle(PermitState):
             reasons.append(B.TICKET_NOT_CHECKED)
 
     def _isolation_unmet(self, reasons: list[str], details: list[dict[str, Any]]) -> None:
-        bad = [i for i in self.isolations if i.kind in INADEQUATE]
+        bad = [
+            i for i in self.isolations if i.kind in INADEQUATE or (i.applied and i.applied_kind in INADEQUATE)
+        ]
         if bad:
             reasons.append(B.ISOLATION_INADEQUATE)
             details += [

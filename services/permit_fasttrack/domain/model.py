@@ -74,9 +74,10 @@ class TicketCheck(_Part):
 
 class IsolationState(_Part):
     isolation_id: str
-    kind: str
+    kind: str  # as planned
     point: str = ""
     applied: bool = False
+    applied_kind: str | None = None  # as confirmed on site
     applied_by: str | None = None
     lock_id: str | None = None
     applied_at: datetime | None = None

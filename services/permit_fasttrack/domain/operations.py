@@ -261,7 +261,7 @@ class Operations(Lifecycle):
         if self.status == PermitStatus.SUSPENDED and s is not None and s.cause == "handover_missing":
             value = s.detail.get("shift_change_at")
             return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-        if self.status != PermitStatus.ISSUED or self.valid_until is None:
+        if self.status != PermitStatus.ISSUED or self.valid_until is None or not self.is_work:
             return None
         start = self.handover_settled_until or self.valid_from or at
         for t in shift_changes_between(start, self.valid_until, rules):
@@ -340,7 +340,7 @@ class Operations(Lifecycle):
     # ------------------------------------------------------------------ time (monitoring, handover)
 
     def _running_due(self, at: datetime, rules: Rules) -> None:
-        if self.status != PermitStatus.ISSUED:
+        if self.status != PermitStatus.ISSUED or not self.is_work:
             return
         interval = rules.monitoring_interval
         last = self.last_reading_at
@@ -367,7 +367,7 @@ class Operations(Lifecycle):
         ]
 
     def _running_due_times(self, rules: Rules) -> list[datetime]:
-        if self.status != PermitStatus.ISSUED or self.valid_until is None:
+        if self.status != PermitStatus.ISSUED or self.valid_until is None or not self.is_work:
             return []
         out: list[datetime] = []
         if classes.monitored(self.work_class, self.grade) and self.last_reading_at is not None:
@@ -576,9 +576,14 @@ class Operations(Lifecycle):
             mine.removed, mine.removed_by, mine.removed_at = True, fact["removed_by"], fact["removed_at"]
             change, actor = "isolation_removed", fact["removed_by"]
         else:
-            if mine.applied and mine.lock_id == fact.get("lock_id") and mine.kind == fact["kind"]:
+            if (
+                mine.applied
+                and mine.lock_id == fact.get("lock_id")
+                and mine.applied_kind == str(fact["kind"])
+            ):
                 return False
-            mine.kind = str(fact["kind"])
+            mine.applied_kind = str(fact["kind"])
+            mine.removed, mine.removed_by, mine.removed_at = False, None, None
             mine.applied, mine.applied_by, mine.applied_at = True, fact["applied_by"], fact["applied_at"]
             mine.lock_id = fact.get("lock_id")
             change, actor = "isolation_applied", fact["applied_by"]
