@@ -52,12 +52,26 @@ class Desk:
             return await self.ctx.get(zone_copy.ZONES, permit.zone_id)
         return await zone_copy.active_zone_for_project(self.ctx, permit.project_id)
 
-    async def people(self, zone: dict[str, Any] | None, register: bool = True) -> People:
-        entries = await store.register(self.ctx.db) if register else {}
+    async def people(
+        self, zone: dict[str, Any] | None, roles: set[str] | None = None, members: tuple[str | None, ...] = ()
+    ) -> People:
+        """The roster, and of the authorization register only what the step needs: the holders of
+        ``roles`` (a permit being routed) and the entries of ``members`` (who acts, who is named)."""
+        wanted = sorted((roles or set()) & REGISTER_ROLES)
+        entries = await store.register(self.ctx.db, wanted) if wanted else {}
+        for member_id in members:
+            if member_id and member_id not in entries:
+                entry = await self.ctx.get(store.REGISTER, member_id)
+                if entry is not None:
+                    entries[member_id] = entry
         return People(zone=zone, register=entries, tz=self.tz)
 
-    async def people_for(self, permit: Permit, register: bool = True) -> People:
-        return await self.people(await self.zone_for(permit), register)
+    async def people_for(
+        self, permit: Permit, routing: bool = False, members: tuple[str | None, ...] = ()
+    ) -> People:
+        """``routing``: the permit may (re)ask its roles, so the register's holders are loaded."""
+        roles = set(permit.required_roles) if routing else None
+        return await self.people(await self.zone_for(permit), roles, members)
 
     async def facts(self, permit: Permit, people: People) -> Facts:
         zone = people.zone
@@ -84,7 +98,7 @@ class Desk:
             or not permit.signatures_requested
         ):
             return
-        people = people or await self.people_for(permit, register=False)
+        people = people or await self.people_for(permit)
         permit.evaluate(await self.facts(permit, people), self.at, self.rules)
 
     async def import_gas_test(self, permit: Permit) -> None:
@@ -117,7 +131,7 @@ class Desk:
         else:
             hosts = people.holders("host_rep") if people is not None else []
             if permit.status == PermitStatus.COMPLETING and people is None:
-                hosts = (await self.people_for(permit, register=False)).holders("host_rep")
+                hosts = (await self.people_for(permit)).holders("host_rep")
             self.ctx.put(store.OPEN, store.index_entry(permit, self.rules, hosts))
         before = self._before.get(permit.permit_id)
         if before == PermitStatus.ISSUED and permit.status != PermitStatus.ISSUED:

@@ -25,7 +25,6 @@ from shared.events.catalog import PermitStatus
 from shared.mongo import Index
 
 from .domain import OPEN_UNISSUED, Permit, Placed, Rules
-from .domain.classes import REGISTER_ROLES
 
 PERMITS = "permits"
 OPEN = "open_permits"
@@ -162,9 +161,9 @@ async def latest_gas_test(db: DB, project_id: str, area: str) -> dict[str, Any] 
     return docs[0] if docs else None
 
 
-async def register(db: DB) -> dict[str, dict[str, Any]]:
-    """The authorization register's entries that hold an approver role (small: a few per unit)."""
-    docs = await db[REGISTER].find({"roles": {"$in": sorted(REGISTER_ROLES)}}).to_list(None)
+async def register(db: DB, roles: list[str]) -> dict[str, dict[str, Any]]:
+    """The authorization register's entries holding any of ``roles``."""
+    docs = await db[REGISTER].find({"roles": {"$in": roles}}).to_list(None)
     return {d["_id"]: d for d in docs}
 
 

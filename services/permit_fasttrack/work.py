@@ -98,11 +98,11 @@ async def apply_plan(ctx: HandlerContext, data: PlanPermit) -> None:
         permit = Permit.for_work(
             str(data.work_class), plan, data.linked_permit_ids, desk.at, desk.rules, desk.tz
         )
-        people = await desk.people_for(permit)
+        people = await desk.people_for(permit, routing=True)
         permit.request(data.source, desk.at, people)
         await desk.import_gas_test(permit)
     else:
-        people = await desk.people_for(permit)
+        people = await desk.people_for(permit, routing=True)
         if permit.replan(plan, data.linked_permit_ids, desk.at, desk.rules, desk.tz, people, data.source):
             await desk.import_gas_test(permit)
     await desk.stage(permit, people)
@@ -117,10 +117,10 @@ async def apply_drawing(ctx: HandlerContext, data: DrawingReceived) -> None:
         permit = Permit.for_drawing(
             d.drawing_id, d.project_id, d.title, d.submitted_by_unit_id, desk.at, desk.rules
         )
-        people = await desk.people_for(permit)
+        people = await desk.people_for(permit, routing=True)
         permit.request(data.source, desk.at, people)
     elif permit.status == PermitStatus.REJECTED:
-        people = await desk.people_for(permit)
+        people = await desk.people_for(permit, routing=True)
         permit._reopen(data.source, desk.at, people)  # the drawing submitted again: its resubmission
     else:
         return  # the same drawing again while under review: nothing new
@@ -205,7 +205,7 @@ async def apply_fact(ctx: HandlerContext, data: ApplyFact) -> None:
     elif fact == FactKind.PROJECT_COMPLETED:
         permit.cancel(CancelReason.PROJECT_COMPLETED, desk.at)
     elif fact == FactKind.DRAWING_REVISED:
-        people = await desk.people_for(permit)
+        people = await desk.people_for(permit, routing=True)
         permit.drawing_revised(int(d["revision"]), list(d.get("resolved_comment_ids", [])), desk.at, people)
     elif fact == FactKind.ZONE:
         people = await apply_zone(desk, permit, d)
@@ -222,7 +222,7 @@ async def apply_zone(desk: Desk, permit: Permit, d: dict[str, Any]) -> Any:
         return None
     if zone["status"] != "active" or permit.project_id not in zone.get("project_ids", []):
         return None
-    people = await desk.people(zone)
+    people = await desk.people(zone, set(permit.required_roles))
     if permit.needs_zone():
         permit.route(people, desk.at)
     elif permit.zone_id == zone["zone_id"]:
@@ -248,7 +248,13 @@ async def apply_command(ctx: HandlerContext, data: CommandReceived) -> None:
     if permit is None:
         return  # refused by the router already
     command = spec_for(data.command_type).model.model_validate(data.command)
-    people = await desk.people_for(permit)
+    routing = data.command_type == "permit.resubmit"
+    # The register is read for whom a rule asks it of: signers and approvers (roles, certificates),
+    # a guardian being named (certificate).
+    named: tuple[str | None, ...] = ()
+    if data.command_type in ("permit.sign", "permit.extend", "permit.name-guardian"):
+        named = (getattr(command, "member_id", None), getattr(command, "guardian_member_id", None))
+    people = await desk.people_for(permit, routing, named)
     await commands.run(desk, permit, data, command, actor_from(data), people)
     await desk.settle(permit, people)
     await desk.stage(permit, people)

@@ -327,6 +327,8 @@ def build_plan(world: World, start: date, days: int, seed: int) -> Plan:
             incident_day = z.minor_incident and workdays and d == workdays[len(workdays) // 2]
             if incident_day:
                 risks = ["hot_work"]
+            elif z.rejected_permit and not rejected_done:
+                risks = ["work_at_height"]  # rejected, resubmitted and signed again the same morning
             w = _work(work_n, zk, project, z, d, risks, rng)
             if incident_day:
                 w.scenario = True
@@ -566,8 +568,8 @@ def _work(
             w.location = {"area": w.area, "fire_explosion_area": True}
     if {"blind_plate", "confined_space"} & set(risks):
         w.isolation_kind = "blind_plate"  # §4.2 b, §6.1: isolated by a blind plate, confirmed before the work
-    if rng.random() < 0.3:
-        w.guardian_in_plan = z.guardians[0].member_id
+    if rng.random() < 0.7:
+        w.guardian_in_plan = z.guardians[0].member_id  # else the lead names one on site
     return w
 
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from services.permit_fasttrack.app import definition
 from shared.events import Topic
 from tests.integration.permit_site import ROLES, Site, at, gas, of, tag, zone
-from tests.support import Bus, Watcher, serving, stored
+from tests.support import Bus, Watcher, eventually, serving, stored
 
 GENERAL = ["host_rep", "construction_lead", "supervision_engineer"]
 
@@ -113,6 +113,18 @@ async def test_changes_and_ends_replan_cancel_resubmit_lapse_and_a_zone_closed_t
             await site.sign(live, role, at(13, 40), site_presence=None)
         issued = of(await site.wait(live, "permit.issued", 2), live, "permit.issued")[-1]
         assert issued.data["permit"]["zone_id"] == z2
+
+        # Finished permits are kept a year (GB 30871-2022 Appendix B.3), then purged.
+        await site.tick(at(8, days=364))
+        await stored(rt, "permit_retention", p)
+        assert (await http.get(f"/permits/{p}")).status_code == 200
+        await site.tick(at(8, days=366))
+
+        async def purged() -> bool:
+            return (await http.get(f"/permits/{p}")).status_code == 404
+
+        await eventually(purged, what=f"{p} purged after a year")
+        assert (await http.get(f"/permits/{live}")).status_code == 200  # finished just now: kept
 
 
 async def test_while_the_work_runs_interruption_extension_handover_and_completion() -> None:
