@@ -75,14 +75,7 @@ def indicators(facts: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     inspections = by_kind.get("quality", [])
     results = {r: sum(1 for q in inspections if q["result"] == r) for r in ("excellent", "pass", "fail")}
 
-    milestones = by_kind.get("milestone", [])
-    on_time = sum(1 for m in milestones if m["on_time"])
-    reviews = by_kind.get("drawing_review", [])
-    review_ids = {r["permit_id"] for r in reviews}
-    review_breaches = by_kind.get("drawing_sla_breach", [])
-    reviews_open_late = [b for b in review_breaches if b["permit_id"] not in review_ids]
-    reviews_in_time = sum(1 for r in reviews if r["within_sla"])
-    review_days = [r["cycle_minutes"] / 1440 for r in reviews]
+    schedule = _schedule(by_kind)
 
     issued = by_kind.get("permit_issued", [])
     issued_ids = {p["permit_id"] for p in issued}
@@ -110,19 +103,7 @@ def indicators(facts: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
             "score": _pct(results["excellent"], len(inspections)),
             "figures": {"inspected": len(inspections), **results},
         },
-        "schedule": {
-            "score": _pct(on_time + reviews_in_time, len(milestones) + len(reviews) + len(reviews_open_late)),
-            "figures": {
-                "milestones": len(milestones),
-                "on_time": on_time,
-                "drawing_reviews": len(reviews),
-                "drawing_reviews_within_sla": reviews_in_time,
-                "drawing_review_breaches": len(review_breaches),
-                "median_drawing_review_days": round(statistics.median(review_days), 2)
-                if review_days
-                else None,
-            },
-        },
+        "schedule": schedule,
         "efficiency": {
             "score": _pct(within, len(issued) + len(never_issued)),
             "figures": {
@@ -139,6 +120,29 @@ def indicators(facts: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
                 "cost_saved_cny": round(sum(i["cost_saved_cny"] for i in improvements), 2),
                 "days_saved": round(sum(i["days_saved"] for i in improvements), 2),
             },
+        },
+    }
+
+
+def _schedule(by_kind: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """Milestones on time and drawing reviews within their SLA (issue 15: apart from permits)."""
+    milestones = by_kind.get("milestone", [])
+    on_time = sum(1 for m in milestones if m["on_time"])
+    reviews = by_kind.get("drawing_review", [])
+    review_ids = {r["permit_id"] for r in reviews}
+    review_breaches = by_kind.get("drawing_sla_breach", [])
+    open_late = [b for b in review_breaches if b["permit_id"] not in review_ids]
+    in_time = sum(1 for r in reviews if r["within_sla"])
+    days = [r["cycle_minutes"] / 1440 for r in reviews]
+    return {
+        "score": _pct(on_time + in_time, len(milestones) + len(reviews) + len(open_late)),
+        "figures": {
+            "milestones": len(milestones),
+            "on_time": on_time,
+            "drawing_reviews": len(reviews),
+            "drawing_reviews_within_sla": in_time,
+            "drawing_review_breaches": len(review_breaches),
+            "median_drawing_review_days": round(statistics.median(days), 2) if days else None,
         },
     }
 

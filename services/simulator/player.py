@@ -54,7 +54,7 @@ REASON_WORDS = {
     "contractor_safety_not_adopted": "contractor safety system not adopted",
     "subcontractor_safety_not_adopted": "subcontractor safety system not adopted",
     "no_morning_checkin": "no morning check-in on site that day",
-    "gas_test_missing": "no gas test in the last 30 minutes",
+    "gas_test_missing": "no gas sample within 30 minutes before the work starts",
     "gas_test_failed": "the gas test failed",
     "simops_conflict": "another hot work overlaps in the same area",
     # refusals of a signature

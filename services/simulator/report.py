@@ -300,36 +300,7 @@ def render(rep: Report) -> str:
         "Zones        "
         + ", ".join(f"{n} {m}" for m, n in z["zones_by_mode"].items())
         + f"; {z['units']} units, {z['members']} members, {z['floating_members']} floating members brought back",
-        "Permits      "
-        + ", ".join(f"{n} {s}" for s, n in sorted(p["by_status"].items()))
-        + f" ({p['count']} work permits, one per special work)",
-        "Classes      "
-        + ", ".join(
-            f"{k} {v}" for k, v in sorted(p.get("by_class_grade", {}).items(), key=lambda kv: -kv[1])
-        ),
-        f"Cycle        request→issue median {_minutes(p.get('median_cycle_minutes'))}, p90 {_minutes(p.get('p90_cycle_minutes'))}"
-        f"  vs sequential sign-off median {seq['median']:.0f} d, p90 {seq['p90']:.0f} d",
-        f"SLA          {_pct(p.get('issued_within_sla_share'))} issued within SLA; {p.get('sla_breaches', 0)} breaches ({p.get('open_sla_breaches', 0)} still open)",
-        "Blocked for  "
-        + (
-            ", ".join(
-                f"{REASON_WORDS.get(k, k)} ×{v}"
-                for k, v in sorted(p.get("blocked_reasons", {}).items(), key=lambda kv: -kv[1])
-            )
-            or "nothing"
-        ),
-        "Suspended    "
-        + (
-            ", ".join(f"{REASON_WORDS.get(k, k)} ×{v}" for k, v in p.get("suspensions_by_cause", {}).items())
-            or "never"
-        ),
-        "Conflicts    "
-        + (", ".join(f"{k} ×{v}" for k, v in p.get("conflicts_by_rule", {}).items()) or "none"),
-        f"Life         {p.get('revisions', 0)} re-plans ({p.get('approvals_voided', 0)} voided approvals), "
-        f"{p.get('cancelled', 0)} cancelled, {p.get('resubmissions', 0)} resubmitted, {p.get('interruptions', 0)} interruptions, "
-        f"{p.get('extensions', 0)} extensions, {p.get('handovers', 0)} shift handovers, "
-        f"{p.get('completion_refusals', 0)} completions refused then accepted, {p.get('lapsed', 0)} lapsed",
-        _drawings_line(d.get("drawings", {})),
+        *_permit_lines(p, seq, d),
         "Cadence      " + ", ".join(f"{r} {c['met']}/{c['zones']}" for r, c in d["compliance"].items()),
     ]
     a = d["activities"]
@@ -368,6 +339,43 @@ def render(rep: Report) -> str:
     if len(rep.mismatches) > 25:
         lines.append(f"  … and {len(rep.mismatches) - 25} more")
     return "\n".join(lines)
+
+
+def _permit_lines(p: dict[str, Any], seq: dict[str, Any], d: dict[str, Any]) -> list[str]:
+    """Work permits by status, class and grade, cycle, SLA, blocks, suspensions by cause, conflicts
+    by rule and the permits' life; drawing reviews apart."""
+    return [
+        "Permits      "
+        + ", ".join(f"{n} {s}" for s, n in sorted(p["by_status"].items()))
+        + f" ({p['count']} work permits, one per special work)",
+        "Classes      "
+        + ", ".join(
+            f"{k} {v}" for k, v in sorted(p.get("by_class_grade", {}).items(), key=lambda kv: -kv[1])
+        ),
+        f"Cycle        request→issue median {_minutes(p.get('median_cycle_minutes'))}, p90 {_minutes(p.get('p90_cycle_minutes'))}"
+        f"  vs sequential sign-off median {seq['median']:.0f} d, p90 {seq['p90']:.0f} d",
+        f"SLA          {_pct(p.get('issued_within_sla_share'))} issued within SLA; {p.get('sla_breaches', 0)} breaches ({p.get('open_sla_breaches', 0)} still open)",
+        "Blocked for  "
+        + (
+            ", ".join(
+                f"{REASON_WORDS.get(k, k)} ×{v}"
+                for k, v in sorted(p.get("blocked_reasons", {}).items(), key=lambda kv: -kv[1])
+            )
+            or "nothing"
+        ),
+        "Suspended    "
+        + (
+            ", ".join(f"{REASON_WORDS.get(k, k)} ×{v}" for k, v in p.get("suspensions_by_cause", {}).items())
+            or "never"
+        ),
+        "Conflicts    "
+        + (", ".join(f"{k} ×{v}" for k, v in p.get("conflicts_by_rule", {}).items()) or "none"),
+        f"Life         {p.get('revisions', 0)} re-plans ({p.get('approvals_voided', 0)} voided approvals), "
+        f"{p.get('cancelled', 0)} cancelled, {p.get('resubmissions', 0)} resubmitted, {p.get('interruptions', 0)} interruptions, "
+        f"{p.get('extensions', 0)} extensions, {p.get('handovers', 0)} shift handovers, "
+        f"{p.get('completion_refusals', 0)} completions refused then accepted, {p.get('lapsed', 0)} lapsed",
+        _drawings_line(d.get("drawings", {})),
+    ]
 
 
 def _drawings_line(dr: dict[str, Any]) -> str:

@@ -52,8 +52,31 @@ def _table(head: list[str], rows: list[list[Any]], tz: Any) -> str:
 
 def render(p: PermitState, tz: Any = None) -> str:
     form = FORM[WorkClass(p.work_class or "general")] if p.is_work else "施工图审查记录（审图）"
+    parts = [
+        "<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'>",
+        f"<title>{escape(form)} {escape(p.permit_id)}</title><style>{STYLE}</style></head><body>",
+        f"<h1>{escape(form)}</h1>",
+        "<table>"
+        + "".join(f"<tr><th>{escape(k)}</th><td>{_t(v, tz)}</td></tr>" for k, v in _fields(p, tz))
+        + "</table>",
+        *_signature_parts(p, tz),
+        *_running_parts(p, tz),
+        "<h2>记录 History</h2>",
+        _table(
+            ["时间 At", "事件 Event", "人 Who", "修订 Rev.", "说明 Detail"],
+            [[h.at, h.type, h.actor, h.revision, _detail(h.detail)] for h in p.history],
+            tz,
+        ),
+        "</body></html>",
+    ]
+    return "\n".join(parts)
+
+
+def _fields(p: PermitState, tz: Any) -> list[list[Any]]:
     plan = p.plan
-    fields: list[list[Any]] = [
+    grade = GRADES.get(p.grade or "", p.grade or "—")
+    basis = f"（{'、'.join(p.grade_basis)}）" if p.grade_basis else ""
+    return [
         ["编号 Permit", p.permit_id],
         ["状态 Status", p.status],
         ["修订 Revision", p.revision],
@@ -62,24 +85,17 @@ def render(p: PermitState, tz: Any = None) -> str:
         ["协作区 Zone", p.zone_id],
         ["作业地点 Area", p.area],
         ["作业单位 Contractor", p.contractor_unit_id],
-        [
-            "级别 Grade",
-            GRADES.get(p.grade or "", p.grade or "—")
-            + (f"（{'、'.join(p.grade_basis)}）" if p.grade_basis else ""),
-        ],
+        ["级别 Grade", grade + basis],
         ["计划时间 Planned", f"{_t(plan.planned_start, tz)} — {_t(plan.planned_end, tz)}" if plan else "—"],
         ["有效期 Valid", f"{_t(p.valid_from, tz)} — {_t(p.valid_until, tz)}"],
         ["申请 Requested", p.requested_at],
         ["监护人 Guardian", p.guardian.member_id if p.guardian else None],
         ["关联作业票 Linked permits", "、".join(p.linked_permit_ids) or None],
     ]
-    parts = [
-        "<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'>",
-        f"<title>{escape(form)} {escape(p.permit_id)}</title><style>{STYLE}</style></head><body>",
-        f"<h1>{escape(form)}</h1>",
-        "<table>"
-        + "".join(f"<tr><th>{escape(k)}</th><td>{_t(v, tz)}</td></tr>" for k, v in fields)
-        + "</table>",
+
+
+def _signature_parts(p: PermitState, tz: Any) -> list[str]:
+    return [
         "<h2>签字 Signatures</h2>",
         _table(
             ["角色 Role", "签字人 Member", "意见 Decision", "时间 At", "地点 On site", "说明 Comment"],
@@ -137,7 +153,7 @@ def render(p: PermitState, tz: Any = None) -> str:
             [
                 [
                     i.isolation_id,
-                    i.kind,
+                    i.applied_kind or i.kind,
                     i.point,
                     i.lock_id,
                     f"{_t(i.applied_at, tz)} {i.applied_by or ''}",
@@ -148,17 +164,6 @@ def render(p: PermitState, tz: Any = None) -> str:
             tz,
         ),
     ]
-    parts += _running_parts(p, tz)
-    parts += [
-        "<h2>记录 History</h2>",
-        _table(
-            ["时间 At", "事件 Event", "人 Who", "修订 Rev.", "说明 Detail"],
-            [[h.at, h.type, h.actor, h.revision, _detail(h.detail)] for h in p.history],
-            tz,
-        ),
-        "</body></html>",
-    ]
-    return "\n".join(parts)
 
 
 def _running_parts(p: PermitState, tz: Any) -> list[str]:
