@@ -92,3 +92,13 @@ def test_comments_belong_to_drawing_reviews_and_old_revisions_change_nothing() -
     d = drawing()
     assert d.drawing_revised(2, [], at(10), people())
     assert not d.drawing_revised(2, [], at(11), people()) and not w.drawing_revised(2, [], at(11), people())
+
+
+def test_a_closed_review_stands_through_an_incident_and_its_zone_closing() -> None:
+    d = drawing()
+    approve_all(d, 9)
+    d.evaluate(facts(), at(9), R)
+    assert d.status == "issued"
+    assert not d.incident({"incident_id": "I", "severity": "fatal", "area": "A"}, at(10))
+    d.zone_closed(at(11))
+    assert d.status == "issued" and not d.needs_zone()

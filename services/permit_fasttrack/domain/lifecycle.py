@@ -632,6 +632,8 @@ class Lifecycle(PermitState):
 
     def zone_closed(self, at: datetime) -> None:
         """The zone closed: issued work is suspended, open permits wait for a new zone."""
+        if not self.is_work and self.status == PermitStatus.ISSUED:
+            return  # a drawing review closed by its zone's roster stands
         if self.status in RUNNING and self.status != PermitStatus.SUSPENDED:
             self.suspend("zone_closed", at, {"zone_id": self.zone_id})
         elif self.status in RUNNING:

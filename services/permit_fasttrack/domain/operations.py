@@ -111,8 +111,8 @@ class Operations(Lifecycle):
 
     def incident(self, incident: dict[str, Any], at: datetime) -> bool:
         """An incident suspends the live permits of its area, all of the project's when major or fatal."""
-        if self.status not in (PermitStatus.ISSUED, PermitStatus.INTERRUPTED):
-            return False
+        if self.status not in (PermitStatus.ISSUED, PermitStatus.INTERRUPTED) or not self.is_work:
+            return False  # a closed drawing review is not work on site
         if incident["severity"] not in MAJOR and self.area != incident["area"]:
             return False
         self.suspend(
