@@ -277,6 +277,123 @@ VALID: dict[str, dict[str, Any]] = {
         "zone_id": "Z-1",
         "reasons": ["duplicate_evaluation"],
     },
+    # ---------------------------------------------------------------- issue 19
+    "safety.incident-reclassified": {
+        "incident_id": "I-1",
+        "project_id": "P-NAN1-1",
+        "severity": "fatal",
+        "previous_severity": "minor",
+        "reason": "伤者经抢救无效死亡",
+        "reclassified_at": "2026-03-20T10:00:00+08:00",
+    },
+    "quality.inspection-corrected": {
+        "inspection_id": "Q-1",
+        "project_id": "P-NAN1-1",
+        "result": "fail",
+        "previous_result": "excellent",
+        "reason": "焊缝复检不合格",
+        "corrected_at": "2026-03-05T09:00:00+08:00",
+    },
+    "zone.configure": {"zone_id": "Z-1", "signing": "sequential", "theme_party_day": 15},
+    "zone.record-transfer": {
+        "zone_id": "Z-1",
+        "member_id": "M-2",
+        "transferred_on": "2026-09-01",
+        "new_home_branch": "南一联合站改造项目联合党支部",
+    },
+    "activity.request-leave": {
+        "leave_id": "LV-1",
+        "activity_id": "A-9",
+        "zone_id": "Z-1",
+        "member_id": "M-2",
+        "activity_starts_at": "2026-03-10T14:00:00+08:00",
+        "requested_at": T,
+        "reason": "赴外地参加培训",
+    },
+    "zone.transfer-due": {
+        "zone": ZONE,
+        "member_id": "M-2",
+        "name": "李师傅",
+        "home_branch": "四川省某县某村党支部",
+        "employment": "migrant_worker",
+        "away_since": "2025-09-02",
+        "due_on": "2026-03-02",
+        "months_away": 6,
+    },
+    "activity.leave-recorded": {
+        "leave_id": "LV-1",
+        "activity_id": "A-9",
+        "zone_id": "Z-1",
+        "member_id": "M-2",
+        "activity_starts_at": "2026-03-10T14:00:00+08:00",
+        "requested_at": T,
+        "reason": "赴外地参加培训",
+    },
+    "activity.leave-rejected": {
+        "leave_id": "LV-2",
+        "activity_id": "A-9",
+        "zone_id": "Z-1",
+        "member_id": "M-2",
+        "reasons": ["leave_after_start"],
+    },
+    "activity.attendance-recorded": {
+        "activity_id": "A-9",
+        "zone_id": "Z-1",
+        "kind": "party_members_meeting",
+        "started_at": "2026-03-10T14:00:00+08:00",
+        "present": 1,
+        "on_leave": 1,
+        "absent": 0,
+        "voters_expected": 1,
+        "voters_present": 1,
+        "quorum_needed": 1,
+        "quorum_held": True,
+        "members": [
+            {"member_id": "M-1", "status": "present", "standing": "full", "has_vote": True},
+            {"member_id": "M-2", "status": "on_leave", "standing": "certificate", "has_vote": False},
+        ],
+        "decisions": [
+            {
+                "decision_id": "D-1",
+                "title": "接收预备党员",
+                "votes_for": 1,
+                "votes_against": 0,
+                "abstentions": 0,
+                "votes_needed": 1,
+                "passed": True,
+            }
+        ],
+    },
+    "activity.organisational-life-evaluated": {
+        "zone_id": "Z-1",
+        "period": "2026-Q1",
+        "cadence": "quarterly",
+        "rule": "party_class",
+        "required": 1,
+        "actual": 0,
+        "met": False,
+        "article": "《中国共产党支部工作条例（试行）》第十五条",
+    },
+    "activity.reminder-due": {
+        "reminder_id": "Z-1|2026|member_appraisal",
+        "zone_id": "Z-1",
+        "period": "2026",
+        "cadence": "yearly",
+        "rule": "member_appraisal",
+        "required": 1,
+        "actual": 0,
+        "period_closes_on": "2026-12-31",
+        "days_left": 30,
+        "secretary_member_ids": ["M-1"],
+        "secretary_names": ["王建国"],
+    },
+    "assessment.no-data": {
+        "zone_id": "Z-1",
+        "period": "2026-03",
+        "revision": 1,
+        "no_data": "no_facts",
+        "reason": "period_closed",
+    },
     "dlq.recorded": {
         "service": "zone-registry",
         "topic": "ent.projects",
@@ -371,6 +488,116 @@ INVALID: list[tuple[str, dict[str, Any], str]] = [
         "command_id",
     ),
     ("dlq.recorded", _without(VALID["dlq.recorded"], "original"), "original"),
+    # ---------------------------------------------------------------- issue 19
+    (
+        "safety.incident-reclassified",
+        {**VALID["safety.incident-reclassified"], "severity": "catastrophic"},
+        "severity",
+    ),
+    (
+        "quality.inspection-corrected",
+        _without(VALID["quality.inspection-corrected"], "reason"),
+        "reason",
+    ),
+    ("zone.configure", {"zone_id": "Z-1", "theme_party_day": "the first friday"}, "theme_party_day"),
+    ("zone.record-transfer", {**VALID["zone.record-transfer"], "transferred_on": "soon"}, "transferred_on"),
+    (
+        "activity.request-leave",
+        {**VALID["activity.request-leave"], "activity_starts_at": "2026-03-10 14:00"},
+        "activity_starts_at",
+    ),
+    ("zone.transfer-due", {**VALID["zone.transfer-due"], "months_away": 5}, "months_away"),
+    ("activity.leave-recorded", _without(VALID["activity.leave-recorded"], "member_id"), "member_id"),
+    ("activity.leave-rejected", {**VALID["activity.leave-rejected"], "reasons": ["too_tired"]}, "reasons"),
+    (
+        "activity.attendance-recorded",
+        {
+            **VALID["activity.attendance-recorded"],
+            "members": [{"member_id": "M-1", "status": "asleep", "standing": "full", "has_vote": True}],
+        },
+        "members",
+    ),
+    (
+        "activity.organisational-life-evaluated",
+        {**VALID["activity.organisational-life-evaluated"], "rule": "tea_party"},
+        "rule",
+    ),
+    ("activity.reminder-due", {**VALID["activity.reminder-due"], "period": "2026-H1"}, "period"),
+    ("assessment.no-data", {**VALID["assessment.no-data"], "no_data": "lost"}, "no_data"),
+]
+
+# Optional fields issue 19 adds to types of EVENTS.md: (type, data, a word of the reason or None when valid).
+EXTENDED: list[tuple[str, dict[str, Any], str | None]] = [
+    (
+        "improvement.recorded",
+        {
+            **VALID["improvement.recorded"],
+            "improvement_id": "IMP-1",
+            "method_before": "砸皮露砖",
+            "method_after": "胶粘挂网",
+            "cost_before_cny": 900000,
+            "cost_after_cny": 350000,
+            "days_before": 120,
+            "days_after": 60,
+        },
+        None,
+    ),
+    ("improvement.recorded", {**VALID["improvement.recorded"], "cost_after_cny": -1}, "cost_after_cny"),
+    (
+        "activity.record",
+        {
+            **VALID["activity.record"],
+            "kind": "party_members_meeting",
+            "decisions": [{"decision_id": "D-1", "title": "接收预备党员", "votes_for": 5}],
+        },
+        None,
+    ),
+    (
+        "activity.record",
+        {**VALID["activity.record"], "decisions": [{"decision_id": "D-1", "title": "x", "votes_for": -1}]},
+        "decisions",
+    ),
+    ("zone.establish", {**VALID["zone.establish"], "signing": "sequential"}, None),
+    ("zone.add-member", {**VALID["zone.add-member"], "away_since": "2026-01-15", "probationary": True}, None),
+    ("zone.add-member", {**VALID["zone.add-member"], "away_since": "last spring"}, "away_since"),
+    (
+        "zone.updated",
+        {
+            "zone": {
+                **ZONE,
+                "settings": {"signing": "sequential", "theme_party_day": 15},
+                "members": [
+                    {
+                        **ZONE["members"][1],
+                        "joined_on": "2026-03-02",
+                        "away_since": "2026-01-15",
+                        "transferred_on": None,
+                        "probationary": False,
+                    }
+                ],
+            }
+        },
+        None,
+    ),
+    ("zone.updated", {"zone": {**ZONE, "settings": {"signing": "by_fax"}}}, "signing"),
+    (
+        "assessment.computed",
+        {
+            **VALID["assessment.computed"],
+            "revision": 2,
+            "reason": "incident_reclassified",
+            "caused_by": "I-1",
+            "previous_score": 95.5,
+            "previous_grade": "excellent",
+        },
+        None,
+    ),
+    ("assessment.computed", {**VALID["assessment.computed"], "reason": "felt_like_it"}, "reason"),
+    (
+        "assessment.ranking-published",
+        {**VALID["assessment.ranking-published"], "reason": "period_closed", "no_data": ["Z-9"]},
+        None,
+    ),
 ]
 
 
