@@ -141,6 +141,9 @@ P = TypeVar("P", bound=Payload)
 Handler = Callable[["HandlerContext", Any], Awaitable[None]]
 TickHook = Callable[["HandlerContext", datetime, datetime], Awaitable[None]]
 KeyOf = Callable[[CloudEvent, Any], str]
+# A key that needs the service's own store to be known (a permit command names its permit; the
+# permit's partition key is its project): read, never written, before the message is routed.
+StoreKeyOf = Callable[[CloudEvent, Any, "AsyncIOMotorDatabase[Any]"], Awaitable[str]]
 # Sends one record and returns its delivery confirmation (awaited once a batch is sent,
 # so several events of one message go out in order without a round trip each).
 Publish = Callable[[str, bytes, bytes | None], Awaitable[Awaitable[Any]]]
@@ -257,12 +260,17 @@ class HandlerContext:
 
     def put(self, collection: str, doc: dict[str, Any]) -> None:
         """Stage a whole document (replaced by ``_id``, inserted if new). An aggregate's
-        document gets ``version`` = the stored version + 1 (once per message)."""
+        document gets ``version`` = the stored version + 1 (once per message) — unless the
+        domain raised it itself past the version read (a state machine that counts each
+        recorded change, R3): then its own version stands."""
         if "_id" not in doc:
             raise ValueError(f"a document for {collection!r} needs an _id")
         key = (collection, doc["_id"])
         if collection in self._aggregates:
-            if key not in self._versions:
+            read, own = self._read_versions.get(key), doc.get("version")
+            if read is not None and isinstance(own, int) and own > read:
+                self._versions[key] = own
+            elif key not in self._versions:
                 base = self._read_versions.get(key, doc.get("version"))
                 self._versions[key] = None if base is None else int(base) + 1
             doc = {**doc, "version": self._versions[key]}
@@ -339,8 +347,15 @@ class HandlerContext:
 class Route:
     """Where a type's handler runs: the topic its aggregate is written from, and its key."""
 
-    key: KeyOf
+    key: KeyOf | None
     topic: str | None = None  # None: the type's own topic
+    key_from_store: StoreKeyOf | None = None
+
+    async def key_of(self, event: CloudEvent, data: Any, db: AsyncIOMotorDatabase[Any]) -> str:
+        if self.key_from_store is not None:
+            return await self.key_from_store(event, data, db)
+        assert self.key is not None
+        return self.key(event, data)
 
 
 class Handlers:
@@ -353,14 +368,23 @@ class Handlers:
         self.tick: TickHook | None = None
 
     def on(
-        self, event_type: str, *, key: KeyOf | None = None, topic: Topic | str | None = None
+        self,
+        event_type: str,
+        *,
+        key: KeyOf | None = None,
+        topic: Topic | str | None = None,
+        key_from_store: StoreKeyOf | None = None,
     ) -> Callable[[Handler], Handler]:
         """Register the handler of a type. ``key(event, data)``: the partition key of the
         aggregate it changes; a message arriving elsewhere than on ``topic`` (default: the
-        type's own), or keyed otherwise, is re-published there with that key first."""
+        type's own), or keyed otherwise, is re-published there with that key first, byte for
+        byte (its identity and its actor, the CloudEvents authcontext, travel with it).
+        ``key_from_store(event, data, db)``: the same, for a key only the service's store knows
+        (it reads, never writes; an outage while reading waits like any other)."""
         spec_for(event_type)  # fail at import time on a type the catalogue lacks
-        if key is not None:
-            self.routes[event_type] = Route(key, None if topic is None else str(Topic(topic).value))
+        if key is not None or key_from_store is not None:
+            home = None if topic is None else str(Topic(topic).value)
+            self.routes[event_type] = Route(key, home, key_from_store)
 
         def register(fn: Handler) -> Handler:
             self.by_type[event_type] = fn
@@ -574,8 +598,10 @@ class Pipeline:
         route = self.handlers.routes.get(event.type)
         if route is not None:
             try:
-                key = route.key(event, data)
+                key = await route.key_of(event, data, self.db)
             except Exception as e:
+                if classify(e) == "outage":
+                    raise  # the store is away: the record waits (handle_record retries it)
                 what = f"{type(e).__name__}: {e}"
                 await self._waiting_out(lambda: self.dead_letter(record, "handler_error", f"no key: {what}"))
                 return

@@ -214,7 +214,9 @@ class Bus:
         correlationid: str | None = None,
         source: str = "test",
         actor: Actor | None = DEFAULT,
+        extensions: dict[str, str] | None = None,
     ) -> CloudEvent:
+        """``extensions``: envelope attributes to add, e.g. ``Actor(...).extension()``."""
         from datetime import UTC
         from datetime import datetime as dt
 
@@ -230,6 +232,8 @@ class Bus:
             data=data,
             extensions=actor.extension() if actor is not None else None,
         )
+        if extensions:
+            event = CloudEvent.model_validate({**event.model_dump(), **extensions})
         await self.send_raw(spec_for(event_type).topic.value, event.to_json(), key)
         return event
 

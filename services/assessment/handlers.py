@@ -231,9 +231,10 @@ async def on_permit_issued(ctx: HandlerContext, data: PermitIssued) -> None:
     ledger = Ledger(ctx)
     p = data.permit
     issued_at = ctx.event.time
+    review = p.kind == "drawing_review"  # counted apart, in schedule (issue 15)
     await ledger.record(
         f"permit_issued:{p.permit_id}",
-        "permit_issued",
+        "drawing_review" if review else "permit_issued",
         issued_at,
         p.zone_id,
         p.project_id,
@@ -249,7 +250,7 @@ async def on_sla_breached(ctx: HandlerContext, data: PermitSlaBreached) -> None:
     ledger = Ledger(ctx)
     await ledger.record(
         f"sla_breach:{data.permit.permit_id}",
-        "sla_breach",
+        "drawing_sla_breach" if data.permit.kind == "drawing_review" else "sla_breach",
         data.deadline,
         data.permit.zone_id,
         data.permit.project_id,

@@ -387,20 +387,18 @@ async def test_two_assessments_one_killed_mid_way_close_the_month_once_with_ever
 
 # --------------------------------------------------------------------------- permit-fasttrack
 
-# permit-fasttrack is being rewritten (branch permits: a typed Permit aggregate, a work topic
-# keyed by project, no global agenda document). These proofs fail against today's handlers
-# (two instances rewrite the one agenda document: measured 73 and 81 of 120 escalations, and hot
-# work that is never issued because its permits fell off the agenda); strict, so they fail
-# here the moment the rewrite makes them pass (the lead flips them at the merge).
-NEEDS_PERMIT_REWRITE = pytest.mark.xfail(
-    strict=True, reason="needs the permit-fasttrack rewrite (branch permits)"
-)
+# permit-fasttrack's two proofs. Against the handlers before the permits rewrite they failed (two
+# instances rewrote one global agenda document: 73 and 81 of 120 escalations, and hot work never
+# issued because its permits fell off the agenda). Since the rewrite (a typed Permit aggregate,
+# written only from pbz.permit.work keyed by project, versioned; an open-permit entry per permit
+# instead of the agenda) they pass. The plans follow GB 30871-2022 now: a lifting permit needs
+# its load (10 t or more), hot work its guardian on site, briefing and ticket check before issue.
 
 
-@NEEDS_PERMIT_REWRITE
 async def test_two_permit_fasttracks_escalate_each_of_120_unsigned_permits_once() -> None:
-    from tests.integration.test_permit_fasttrack_flow import at, work
-    from tests.integration.test_permit_fasttrack_flow import zone as permit_zone
+    from services.permit_fasttrack.domain import permit_id_for
+    from tests.integration.permit_site import at, work
+    from tests.integration.permit_site import zone as permit_zone
 
     suffix = new_suffix()
     zones = [(f"ZP{i}{suffix}", f"PP{i}{suffix}") for i in range(6)]
@@ -415,7 +413,7 @@ async def test_two_permit_fasttracks_escalate_each_of_120_unsigned_permits_once(
             await when(lambda: _count(db, "zones", len(zones)), 60, "the zone copies")
             t0 = time.monotonic()
             plans = [
-                (p, work(f"W{i}-{p}", p, f"A{i}", ["lifting"], at(9), at(17)))
+                (p, work(f"W{i}-{p}", p, f"A{i}", ["lifting"], at(9), at(17), load_t=60))
                 for i in range(20)
                 for _, p in zones
             ]
@@ -438,7 +436,7 @@ async def test_two_permit_fasttracks_escalate_each_of_120_unsigned_permits_once(
         ids = breaches.setdefault(e.data["permit"]["permit_id"], set())
         copies += e.id in ids
         ids.add(e.id)
-    mine = {f"WP-W{i}-{p}" for i in range(20) for _, p in zones}
+    mine = {permit_id_for(f"W{i}-{p}", "lifting") for i in range(20) for _, p in zones}
     escalated = mine & set(breaches)
     report(
         "two permit-fasttracks, 120 unsigned permits past their SLA",
@@ -454,14 +452,15 @@ async def test_two_permit_fasttracks_escalate_each_of_120_unsigned_permits_once(
     assert escalated == mine and all(len(breaches[p]) == 1 for p in mine)
 
 
-@NEEDS_PERMIT_REWRITE
 async def test_two_permit_fasttracks_never_issue_overlapping_hot_work_in_one_area() -> None:
     """Hot work planned in five areas, four permits each with overlapping windows, every one
     signed; then the two facts they wait for arrive at once on two topics (the morning
     check-in, the gas tests), handled by two instances: one permit per area is issued, the
-    others wait (simops_conflict)."""
-    from tests.integration.test_permit_fasttrack_flow import ROLES, at, checkin, gas, work
-    from tests.integration.test_permit_fasttrack_flow import zone as permit_zone
+    others wait (simops_conflict). Each is prepared as GB 30871-2022 asks before issue (guardian
+    named and on site, briefing, ticket check) and signed by its four roles, the host
+    representative on site."""
+    from tests.integration.permit_site import ROLES, Site, at, checkin, gas, work
+    from tests.integration.permit_site import zone as permit_zone
 
     areas, per_area = [f"A{i}" for i in range(5)], 4
     suffix = new_suffix()
@@ -480,16 +479,12 @@ async def test_two_permit_fasttracks_never_issue_overlapping_hot_work_in_one_are
                     "work.planned", work(w, p, area, ["hot_work"], at(9), at(17)), key=p, time=at(7)
                 )
             await when(lambda: _count(db, "permits", len(works)), 120, "every permit requested")
-            for w, _ in works:
-                for role, m in ROLES.items():
-                    sign = {
-                        "permit_id": f"WP-{w}",
-                        "member_id": m,
-                        "role": role,
-                        "decision": "approve",
-                        "signed_at": at(7, 30).isoformat(),
-                    }
-                    await bus.publish("permit.sign", sign, key=z, time=at(7, 30))
+            site = Site(bus, out, z, p)
+            for w, area in works:
+                await site.prepare(f"WP-{w}-HW", at(7, 20), area=area)
+                for role in ROLES:
+                    presence = area if role == "host_rep" else None
+                    await site.sign(f"WP-{w}-HW", role, at(7, 30), site_presence=presence)
             await out.wait_for(
                 lambda es: (
                     len({e.data["permit"]["permit_id"] for e in es if e.type == "permit.approved"})
@@ -503,12 +498,14 @@ async def test_two_permit_fasttracks_never_issue_overlapping_hot_work_in_one_are
             sends = [
                 await bus.producer.send(
                     Topic.ACTIVITY_EVENTS.value,
-                    command("activity.recorded", checkin(z, at(7, 40)))[1],
+                    command("activity.recorded", checkin(z, at(7, 40)), time=at(7, 40))[1],
                     key=z.encode(),
                 )
             ]
             for i, area in enumerate(areas):
-                value = command("safety.gas-test-recorded", gas(f"G{i}{suffix}", p, area, at(8, 45)))[1]
+                # Each fact at its own time: a permit handled after its planned end lapses (issue 15).
+                test = gas(f"G{i}{suffix}", p, area, at(8, 45))
+                value = command("safety.gas-test-recorded", test, time=at(8, 45))[1]
                 sends.append(await bus.producer.send(Topic.SAFETY.value, value, key=p.encode()))
             await asyncio.gather(*sends)
             # Settled: every permit issued or waiting for the one issued in its area (checked below).

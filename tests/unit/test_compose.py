@@ -173,6 +173,7 @@ def test_the_acls_let_each_service_read_and_write_its_own_work_topic_and_the_clo
     work = {
         "zone-registry": Topic.ZONE_WORK.value,
         "activity-log": Topic.ACTIVITY_WORK.value,
+        "permit-fasttrack": Topic.PERMIT_WORK.value,
         "assessment": Topic.ASSESSMENT_WORK.value,
     }
     by = {(g.role, g.principal): set(g.topics) for g in grants()}

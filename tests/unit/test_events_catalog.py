@@ -42,12 +42,14 @@ def test_topics_are_the_catalogue_topics() -> None:
         "pbz.zone.events",
         "pbz.activity.events",
         "pbz.permit.events",
+        "pbz.permit.work",
         "pbz.assessment.events",
         "pbz.zone.work",
         "pbz.activity.work",
         "pbz.assessment.work",
         "pbz.dlq",
     }
+    assert spec_for("permit-work.apply").topic is Topic.PERMIT_WORK
     assert spec_for("work.planned").topic is Topic.PROJECTS
     assert spec_for("safety.gas-test-recorded").topic is Topic.SAFETY
     assert spec_for("permit.sla-breached").topic is Topic.PERMIT_EVENTS

@@ -176,6 +176,39 @@ def test_an_aggregate_put_gets_the_stored_version_plus_one_once_per_message() ->
     assert ctx.writes[-1]["doc"]["version"] == 3
 
 
+def test_a_version_the_domain_raised_itself_stands() -> None:
+    """A state machine that counts each recorded change (the Permit: three changes in one
+    message) keeps its own version; the write still applies only over an older one."""
+    ctx = _ctx(aggregates={"permits"})
+    ctx._read_versions[("permits", "P1")] = 4
+    ctx.put("permits", {"_id": "P1", "version": 7})
+    ctx._read_versions[("permits", "P2")] = 4
+    ctx.put("permits", {"_id": "P2", "version": 3})  # below what was read: stored + 1
+    assert [w["doc"]["version"] for w in ctx.writes] == [7, 5]
+
+
+async def test_a_key_only_the_store_knows_is_read_from_it() -> None:
+    """``key_from_store``: the permit's project, looked up by the permit a command names."""
+    handlers = Handlers()
+
+    async def project_of(event: Any, data: Any, db: Any) -> str:
+        return str(db[data.permit_id])
+
+    handlers.on("permit.close", key_from_store=project_of, topic="pbz.permit.work")(_noop)
+    route = handlers.routes["permit.close"]
+    event = make_event(type="permit.close", source="s", id="c-1", time=TIME, data={})
+
+    class _Data:
+        permit_id = "WP-1-HW"
+
+    assert await route.key_of(event, _Data(), {"WP-1-HW": "P-7"}) == "P-7"  # type: ignore[arg-type]
+    assert handlers.home_of("permit.close") == "pbz.permit.work"
+
+
+async def _noop(ctx: Any, data: Any) -> None:
+    return None
+
+
 def test_an_event_over_the_size_limit_is_refused_when_emitted() -> None:
     ctx = _ctx(max_event_bytes=2_000)
     ctx.emit("zone.command-rejected", {"command_id": "c", "command_type": "t", "reasons": ["r"]}, key="k")
