@@ -24,6 +24,14 @@ from dataclasses import dataclass
 
 from shared.events.catalog import ImprovementRecorded, Provenance
 
+BEFORE_AFTER = (
+    "method_before",
+    "method_after",
+    "cost_before_cny",
+    "cost_after_cny",
+    "days_before",
+    "days_after",
+)
 STRENGTH = {Provenance.MEASURED: 3, Provenance.DERIVED: 2, Provenance.INPUT: 1, Provenance.ASSUMED: 0}
 
 

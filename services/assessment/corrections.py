@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import date, datetime
-from typing import Generic, TypeVar
+from datetime import UTC, date, datetime
+from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
 from shared.events.catalog import InspectionResult, RevisionReason, Severity
@@ -29,6 +29,8 @@ SEVERITY_RANK = {Severity.NEAR_MISS: 0, Severity.MINOR: 1, Severity.MAJOR: 2, Se
 RESULT_RANK = {InspectionResult.EXCELLENT: 0, InspectionResult.PASS: 1, InspectionResult.FAIL: 2}
 
 F = TypeVar("F")
+CORRECTABLE = ("incident", "quality")  # the kinds of fact a correction may change
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # a fact stored before its time was kept
 
 
 @dataclass(frozen=True)
@@ -148,3 +150,46 @@ def revision_reason(cause_type: str, period_closing: bool) -> RevisionReason:
     if period_closing:
         return RevisionReason.PERIOD_CLOSED
     return REASON_OF_CAUSE.get(cause_type, RevisionReason.LATE_FACT)
+
+
+# --------------------------------------------------------------------------- the facts as corrected
+
+
+def effective_facts(
+    facts: list[dict[str, Any]], corrections: Iterable[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The facts of a period with every correction heard of applied, in the corrections' own
+    time order (an incident's severity and kind, an inspection's result). Facts are stored
+    once and never rewritten; corrections are facts of their own (``kind`` =
+    ``incident_correction`` / ``inspection_correction``, naming the fact they correct)."""
+    by_fact: dict[str, list[dict[str, Any]]] = {}
+    for c in corrections:
+        by_fact.setdefault(c["corrects"], []).append(c)
+    out: list[dict[str, Any]] = []
+    for f in facts:
+        pending = by_fact.get(f["_id"], [])
+        if not pending:
+            out.append(f)
+        elif f["kind"] == "incident":
+            fact = IncidentFact(f["_id"], f["severity"], f["incident_kind"], f.get("occurred_at") or EPOCH)
+            rs = [
+                Reclassification(f["_id"], c["severity"], c.get("incident_kind"), c["reason"], c["at"])
+                for c in pending
+            ]
+            now = apply_pending_reclassifications(fact, rs).fact
+            out.append(
+                {
+                    **f,
+                    "severity": now.severity,
+                    "incident_kind": now.kind,
+                    "corrected_by": now.correction_reason,
+                }
+            )
+        elif f["kind"] == "quality":
+            q = InspectionFact(f["_id"], f["result"], f.get("inspected_at") or EPOCH)
+            cs = [InspectionCorrection(f["_id"], c["result"], c["reason"], c["at"]) for c in pending]
+            now_q = apply_pending_corrections(q, cs).fact
+            out.append({**f, "result": now_q.result, "corrected_by": now_q.correction_reason})
+        else:
+            out.append(f)
+    return out

@@ -19,21 +19,27 @@ from shared.events.catalog import (
     ActivityRecorded,
     AssessmentClosePeriod,
     AssessmentRankPeriod,
+    Cadence,
     ComplianceEvaluated,
     EvaluationSubmit,
     ImprovementRecorded,
+    IncidentReclassified,
     IncidentReported,
+    InspectionCorrected,
+    OrganisationalLifeEvaluated,
     PermitIssued,
     PermitSlaBreached,
     ProblemEvent,
     ProcedureInspected,
     ProjectMilestoneReached,
+    ProjectRegistered,
+    RevisionReason,
     ZonePeriodWork,
 )
-from shared.periods import month_of, period_bounds, periods_closed_between, quarter_of
+from shared.periods import period_bounds, periods_closed_between, quarter_of
 from shared.pipeline import HandlerContext, Handlers
 
-from . import domain, store
+from . import corrections, domain, revisions, store
 
 handlers = Handlers()
 handlers.aggregate(store.ASSESSMENTS, store.RANKINGS)
@@ -56,8 +62,8 @@ class Ledger:
         self.facts: dict[str, dict[str, Any]] = {}
         self.touched: set[tuple[str, str]] = set()  # (zone, period) that may need a new revision
 
-    def periods(self, d: date | datetime) -> tuple[str, str]:
-        return month_of(d, self.ctx.tz), quarter_of(d, self.ctx.tz)
+    def periods(self, d: date | datetime) -> tuple[str, str, str]:
+        return corrections.periods_of(d, self.ctx.tz)
 
     async def record(
         self,
@@ -73,7 +79,7 @@ class Ledger:
         if zone_id is None and project_id is not None:
             zone = await zone_copy.zone_for_project(self.ctx, project_id)
             zone_id = zone["zone_id"] if zone else None
-        month, quarter = self.periods(when)
+        month, quarter, year = self.periods(when)
         fact = {
             "_id": fact_id,
             "kind": kind,
@@ -81,6 +87,7 @@ class Ledger:
             "project_id": project_id,
             "month": month,
             "quarter": quarter,
+            "year": year,
             **figures,
         }
         self.put_fact(fact)
@@ -92,71 +99,72 @@ class Ledger:
             self.touch(fact["zone_id"], fact)
 
     def touch(self, zone_id: str, fact: dict[str, Any]) -> None:
-        self.touched |= {(zone_id, fact["month"]), (zone_id, fact["quarter"])}
+        """The month and quarter of a fact (a yearly rule has neither: its year is rolled up)."""
+        self.touched |= {(zone_id, p) for p in (fact.get("month"), fact.get("quarter")) if p}
 
-    async def compute(self, zone_id: str, period: str) -> dict[str, Any]:
+    async def compute(self, zone_id: str, period: str) -> revisions.PeriodAssessment:
+        """The zone's period from its facts as corrected since (``no_data`` when none scores)."""
         zone = await self.ctx.get(zone_copy.ZONES, zone_id)
         projects = list((zone or {}).get("project_ids", []))
-        facts = {f["_id"]: f for f in await store.facts(self.ctx.db, zone_id, period, projects)}
+        facts = list(
+            {f["_id"]: f for f in await store.facts(self.ctx.db, zone_id, period, projects)}.values()
+        )
+        correctable = [f["_id"] for f in facts if f["kind"] in corrections.CORRECTABLE]
+        facts = corrections.effective_facts(facts, await store.corrections_of(self.ctx.db, correctable))
         ratings = {r["_id"]: r for r in await store.ratings(self.ctx.db, zone_id, period)}
-        return domain.assess(
-            list(facts.values()), {r["role"]: r["score"] for r in ratings.values()}, _weights(self.ctx)
+        return revisions.assess_period(
+            facts, {r["role"]: r["score"] for r in ratings.values()}, _weights(self.ctx)
         )
 
-    async def publish(self, zone_id: str, period: str, cause: str) -> bool:
-        """Publish the zone's result for a closed period if it is new or changed: a new revision."""
-        result = await self.compute(zone_id, period)
+    async def publish(
+        self, zone_id: str, period: str, cause: str, reason: RevisionReason, caused_by: str | None = None
+    ) -> bool:
+        """Publish the zone's result for a closed period if it is new or changed: a new revision
+        (``assessment.computed``, or ``assessment.no-data``), with its reason."""
+        assessment = await self.compute(zone_id, period)
         kept = await self.ctx.get(store.ASSESSMENTS, store.key(zone_id, period))
-        revisions = list(kept["revisions"]) if kept else []
-        if revisions and _same(revisions[-1]["result"], result):
+        previous = revisions.latest_of(kept) if kept else None
+        rev = revisions.next_revision(previous, zone_id, period, assessment, reason, caused_by)
+        if rev is None:
             return False
-        revision = len(revisions) + 1
-        revisions.append({"revision": revision, "at": self.ctx.moment, "cause": cause, "result": result})
-        self.ctx.put(
-            store.ASSESSMENTS,
-            {
-                "_id": store.key(zone_id, period),
-                "zone_id": zone_id,
-                "period": period,
-                "revision": revision,
-                "result": result,
-                "revisions": revisions,
-            },
-        )
-        self.ctx.emit(
-            "assessment.computed",
-            {
-                "zone_id": zone_id,
-                "period": period,
-                "revision": revision,
-                "indicators": result["indicators"],
-                "evaluation": result["evaluation"],
-                "score": result["score"],
-                "grade": result["grade"],
-                "evaluation_missing": result["evaluation_missing"],
-            },
-            key=zone_id,
-        )
+        result = revisions.result_doc(assessment)
+        entry = {
+            "revision": rev.revision,
+            "at": self.ctx.moment,
+            "cause": cause,
+            "reason": reason.value,
+            "caused_by": caused_by,
+            "previous_score": rev.previous_score,
+            "previous_grade": rev.previous_grade,
+            "result": result,
+        }
+        doc = {
+            "_id": store.key(zone_id, period),
+            "zone_id": zone_id,
+            "period": period,
+            "revision": rev.revision,
+            "status": result["status"],
+            "result": result,
+            "revisions": [*(kept["revisions"] if kept else []), entry],
+        }
+        self.ctx.put(store.ASSESSMENTS, doc)
+        self.ctx.emit(rev.event_type, rev.payload(), key=zone_id)
         return True
 
-    def revise(self) -> None:
+    def revise(self, caused_by: str | None = None) -> None:
         """Facts or ratings for periods closed (or about to be): one revision check per
-        (zone, period), on the zone's partition of the work topic."""
+        (zone, period), on the zone's partition of the work topic, naming what caused it."""
         grace = _grace(self.ctx)
         for zone_id, period in sorted(self.touched):
             due = period_bounds(period, self.ctx.tz)[1] + grace
             if self.ctx.moment + REVISE_MARGIN >= due:
-                self.ctx.emit(
-                    "assessment.revise-period",
-                    {"zone_id": zone_id, "period": period, "cause": self.ctx.event.type},
-                    key=zone_id,
-                )
-
-
-def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    return (
-        a["score"] == b["score"] and a["indicators"] == b["indicators"] and a["evaluation"] == b["evaluation"]
-    )
+                work = {
+                    "zone_id": zone_id,
+                    "period": period,
+                    "cause": self.ctx.event.type,
+                    "caused_by": caused_by,
+                }
+                self.ctx.emit("assessment.revise-period", work, key=zone_id)
 
 
 # --------------------------------------------------------------------------- zones
@@ -164,7 +172,10 @@ def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 async def on_zone_changed(ctx: HandlerContext, previous: dict[str, Any] | None, zone: dict[str, Any]) -> None:
     """Facts kept for projects with no zone count for the zone that lists the project (they
-    are joined when a result is computed, never rewritten): closed periods get a revision."""
+    are joined when a result is computed, never rewritten): closed periods get a revision.
+    Every floating member the zone ever had is kept (the year-end report counts them all,
+    not only those on the roster now)."""
+    await _keep_floating(ctx, zone)
     added = set(zone["project_ids"]) - set((previous or {}).get("project_ids", []))
     if not added:
         return
@@ -177,22 +188,75 @@ async def on_zone_changed(ctx: HandlerContext, previous: dict[str, Any] | None, 
 zone_copy.register(handlers, on_change=on_zone_changed)
 
 
+async def _keep_floating(ctx: HandlerContext, zone: dict[str, Any]) -> None:
+    for m in zone.get("members", []):
+        if not m.get("away_since"):
+            continue
+        doc = {
+            "_id": f"{zone['zone_id']}|{m['member_id']}",
+            "zone_id": zone["zone_id"],
+            "member_id": m["member_id"],
+            "away_since": m["away_since"],
+            "joined_on": m.get("joined_on"),
+            "transferred_on": m.get("transferred_on"),
+        }
+        kept = await ctx.get(store.FLOATING, doc["_id"])
+        if kept is None or kept.get("transferred_on") != doc["transferred_on"]:
+            ctx.put(store.FLOATING, doc)
+
+
+@handlers.on("project.registered")
+async def on_project_registered(ctx: HandlerContext, data: ProjectRegistered) -> None:
+    """Key projects, for the year-end report's coverage (one document per project)."""
+    doc = {"_id": data.project_id, "key_project": data.key_project, "region": data.region}
+    if await ctx.get(store.PROJECTS, data.project_id) != doc:
+        ctx.put(store.PROJECTS, doc)
+
+
 # --------------------------------------------------------------------------- facts
 
 
 @handlers.on("activity.compliance-evaluated")
 async def on_compliance(ctx: HandlerContext, data: ComplianceEvaluated) -> None:
-    ledger = Ledger(ctx)
     month_start = date.fromisoformat(f"{data.period}-01")
     fact_id = f"compliance:{data.zone_id}:{data.period}:{data.rule}"
+    await _keep_rule(ctx, fact_id, data.zone_id, data.period, quarter_of(month_start), data)
+
+
+@handlers.on("activity.organisational-life-evaluated")
+async def on_org_life(ctx: HandlerContext, data: OrganisationalLifeEvaluated) -> None:
+    """三会一课 and organisational life count in party building like the six systems: a
+    monthly rule in its month (and quarter), a quarterly one in its quarter. A yearly rule
+    has no assessment period of its own (a year is rolled up from its months)."""
+    fact_id = f"orglife:{data.zone_id}:{data.period}:{data.rule}"
+    if data.cadence == Cadence.YEARLY:  # kept for the year's cadence, in no scored period
+        await _keep_rule(ctx, fact_id, data.zone_id, None, None, data, year=data.period)
+        return
+    month = data.period if data.cadence == Cadence.MONTHLY else None
+    quarter = quarter_of(date.fromisoformat(f"{data.period}-01")) if month else data.period
+    await _keep_rule(ctx, fact_id, data.zone_id, month, quarter, data)
+
+
+async def _keep_rule(
+    ctx: HandlerContext,
+    fact_id: str,
+    zone_id: str,
+    month: str | None,
+    quarter: str | None,
+    data: ComplianceEvaluated | OrganisationalLifeEvaluated,
+    year: str | None = None,
+) -> None:
+    """A cadence rule's evaluation for a period, one fact replaced only when its outcome changes."""
+    ledger = Ledger(ctx)
     existing = await ctx.get(store.FACTS, fact_id)
     fact = {
         "_id": fact_id,
         "kind": "compliance",
-        "zone_id": data.zone_id,
+        "zone_id": zone_id,
         "project_id": None,
-        "month": data.period,
-        "quarter": quarter_of(month_start),
+        "month": month,
+        "quarter": quarter,
+        "year": year or (quarter or "")[:4],
         "rule": data.rule,
         "met": data.met,
         "required": data.required,
@@ -200,7 +264,7 @@ async def on_compliance(ctx: HandlerContext, data: ComplianceEvaluated) -> None:
     }
     if existing is None or existing["met"] != data.met:
         ledger.put_fact(fact)
-    ledger.revise()
+    ledger.revise(caused_by=fact_id)
 
 
 @handlers.on("activity.recorded")
@@ -274,6 +338,66 @@ async def on_incident(ctx: HandlerContext, data: IncidentReported) -> None:
     ledger.revise()
 
 
+# --------------------------------------------------------------------------- corrections
+
+
+@handlers.on("safety.incident-reclassified")
+async def on_incident_reclassified(ctx: HandlerContext, data: IncidentReclassified) -> None:
+    """An incident reclassified (minor → fatal): the month and quarter it happened in get a
+    new revision, with the reason."""
+    await _keep_correction(
+        ctx,
+        {
+            "_id": f"reclassified:{data.incident_id}:{data.reclassified_at.isoformat()}",
+            "kind": "incident_correction",
+            "corrects": f"incident:{data.incident_id}",
+            "project_id": data.project_id,
+            "severity": data.severity,
+            "incident_kind": data.kind,
+            "reason": data.reason,
+            "at": data.reclassified_at,
+        },
+    )
+
+
+@handlers.on("quality.inspection-corrected")
+async def on_inspection_corrected(ctx: HandlerContext, data: InspectionCorrected) -> None:
+    """An inspection's result corrected: the period of the inspection gets a new revision."""
+    await _keep_correction(
+        ctx,
+        {
+            "_id": f"corrected:{data.inspection_id}:{data.corrected_at.isoformat()}",
+            "kind": "inspection_correction",
+            "corrects": f"quality:{data.inspection_id}",
+            "project_id": data.project_id,
+            "result": data.result,
+            "reason": data.reason,
+            "at": data.corrected_at,
+        },
+    )
+
+
+async def _keep_correction(ctx: HandlerContext, correction: dict[str, Any]) -> None:
+    """A correction is a fact of its own, kept once; the fact it corrects is never rewritten
+    (``corrections.effective_facts`` applies it whenever a period is computed). Before the
+    fact itself is heard of it waits: the fact's arrival revises its period then."""
+    if await ctx.get(store.FACTS, correction["_id"]) is not None:
+        return  # the same correction again
+    ctx.put(store.FACTS, correction)
+    fact = await ctx.get(store.FACTS, correction["corrects"])
+    if fact is None:
+        return
+    zone_id = fact["zone_id"]
+    if zone_id is None and fact.get("project_id"):
+        zone = await zone_copy.zone_for_project(ctx, fact["project_id"])
+        zone_id = zone["zone_id"] if zone else None
+    if zone_id is None:
+        return  # counted for the zone that covers the project, when one does
+    ledger = Ledger(ctx)
+    ledger.touch(zone_id, fact)
+    ledger.revise(caused_by=correction["_id"])
+
+
 @handlers.on("quality.procedure-inspected")
 async def on_inspection(ctx: HandlerContext, data: ProcedureInspected) -> None:
     ledger = Ledger(ctx)
@@ -313,6 +437,14 @@ async def on_improvement(ctx: HandlerContext, data: ImprovementRecorded) -> None
         data.project_id,
         cost_saved_cny=data.cost_saved_cny,
         days_saved=data.days_saved,
+        improvement_id=data.improvement_id,
+        title=data.title,
+        method_before=data.method_before,
+        method_after=data.method_after,
+        cost_before_cny=data.cost_before_cny,
+        cost_after_cny=data.cost_after_cny,
+        days_before=data.days_before,
+        days_after=data.days_after,
     )
     ledger.revise()
 
@@ -392,33 +524,47 @@ async def on_tick(ctx: HandlerContext, previous: datetime, now: datetime) -> Non
 async def on_close_period(ctx: HandlerContext, data: AssessmentClosePeriod) -> None:
     if await ctx.get(store.ASSESSMENTS, store.key(data.zone_id, data.period)) is not None:
         return  # closed before: its ranking was asked for then
-    await Ledger(ctx).publish(data.zone_id, data.period, data.cause or ctx.event.type)
-    ctx.emit("assessment.rank-period", {"period": data.period, "assessed": data.assessed}, key=data.period)
+    reason = RevisionReason.PERIOD_CLOSED
+    await Ledger(ctx).publish(data.zone_id, data.period, data.cause or ctx.event.type, reason)
+    work = {"period": data.period, "assessed": data.assessed, "reason": reason}
+    ctx.emit("assessment.rank-period", work, key=data.period)
 
 
 @handlers.on("assessment.revise-period", key=lambda event, data: data.zone_id)
 async def on_revise_period(ctx: HandlerContext, data: ZonePeriodWork) -> None:
     if await ctx.get(store.ASSESSMENTS, store.key(data.zone_id, data.period)) is None:
         return  # not closed (yet): the close will count it
-    if await Ledger(ctx).publish(data.zone_id, data.period, data.cause or ctx.event.type):
-        ctx.emit("assessment.rank-period", {"period": data.period, "assessed": 0}, key=data.period)
+    cause = data.cause or ctx.event.type
+    reason = corrections.revision_reason(cause, period_closing=False)
+    if await Ledger(ctx).publish(data.zone_id, data.period, cause, reason, data.caused_by):
+        work = {"period": data.period, "assessed": 0, "reason": reason}
+        ctx.emit("assessment.rank-period", work, key=data.period)
 
 
 @handlers.on("assessment.rank-period", key=lambda event, data: data.period)
 async def on_rank_period(ctx: HandlerContext, data: AssessmentRankPeriod) -> None:
-    """The period's ranking, once every zone of its close has a result; a new revision
-    whenever a revised result changes it."""
-    docs = await ctx.db[store.ASSESSMENTS].find({"period": data.period}).to_list(None)
+    """The period's ranking, once every zone of its close has a result; a new revision, with
+    the reason, whenever a revised result changes it. Zones without data are listed beside
+    it, never ranked."""
+    docs = await store.assessments_in(ctx.db, [data.period])
     kept = await ctx.get(store.RANKINGS, data.period)
     if (data.assessed and len(docs) < data.assessed) or (not data.assessed and kept is None):
         return  # not every zone is in yet: the last of them asks again
-    ranking = domain.rank({d["zone_id"]: d["result"]["score"] for d in docs})
-    if kept is not None and kept["ranking"] == ranking:
+    previous = revisions.ranking_of_doc(kept) if kept else None
+    reason = RevisionReason(data.reason or RevisionReason.PERIOD_CLOSED)
+    ranking = revisions.next_ranking(previous, data.period, map(revisions.latest_of, docs), reason)
+    if ranking is None:
         return
-    revision = (kept["revision"] + 1) if kept else 1
-    ctx.put(store.RANKINGS, {"_id": data.period, "revision": revision, "ranking": ranking, "at": ctx.moment})
-    ctx.emit(
-        "assessment.ranking-published",
-        {"period": data.period, "revision": revision, "ranking": ranking},
-        key=data.period,
+    payload = ranking.payload()
+    ctx.put(
+        store.RANKINGS,
+        {
+            "_id": data.period,
+            "revision": ranking.revision,
+            "ranking": payload["ranking"],
+            "no_data": payload["no_data"],
+            "reason": payload["reason"],
+            "at": ctx.moment,
+        },
     )
+    ctx.emit("assessment.ranking-published", payload, key=data.period)

@@ -200,3 +200,62 @@ def next_ranking(
         return None
     revision = 1 if previous is None else previous.revision + 1
     return RankingRevision(period, revision, entries, no_data, reason)
+
+
+# --------------------------------------------------------------------------- as stored
+
+
+def result_doc(a: PeriodAssessment) -> dict[str, Any]:
+    """A period's assessment as the service stores and serves it."""
+    return {
+        "status": a.status.value,
+        "score": a.score,
+        "grade": a.grade,
+        "no_data": a.no_data.value if a.no_data else None,
+        "indicators": a.indicators,
+        "evaluation": a.evaluation,
+        "evaluation_missing": a.evaluation_missing,
+        "not_applicable": list(a.not_applicable),
+    }
+
+
+def assessment_of(doc: dict[str, Any]) -> PeriodAssessment:
+    """The stored result back as the rules see it (a result stored before ``no_data`` existed
+    was scored)."""
+    status = AssessmentStatus(doc.get("status") or AssessmentStatus.SCORED)
+    return PeriodAssessment(
+        status=status,
+        score=doc.get("score"),
+        grade=doc.get("grade"),
+        no_data=NoDataReason(doc["no_data"]) if doc.get("no_data") else None,
+        indicators=doc["indicators"],
+        evaluation=doc["evaluation"],
+        evaluation_missing=bool(doc.get("evaluation_missing")),
+        not_applicable=tuple(doc.get("not_applicable") or ()),
+    )
+
+
+def latest_of(doc: dict[str, Any]) -> Revision:
+    """A zone-period's stored document (``assessments``) as its latest revision."""
+    last = doc["revisions"][-1]
+    return Revision(
+        zone_id=doc["zone_id"],
+        period=doc["period"],
+        revision=int(doc["revision"]),
+        assessment=assessment_of(doc["result"]),
+        reason=RevisionReason(last.get("reason") or RevisionReason.PERIOD_CLOSED),
+        caused_by=last.get("caused_by"),
+        previous_score=last.get("previous_score"),
+        previous_grade=last.get("previous_grade"),
+    )
+
+
+def ranking_of_doc(doc: dict[str, Any]) -> RankingRevision:
+    """A period's stored ranking (``rankings``) as its latest revision."""
+    return RankingRevision(
+        period=doc["_id"],
+        revision=int(doc["revision"]),
+        entries=tuple(RankEntry(e["zone_id"], e["score"], e["rank"]) for e in doc["ranking"]),
+        no_data=tuple(doc.get("no_data") or ()),
+        reason=RevisionReason(doc.get("reason") or RevisionReason.PERIOD_CLOSED),
+    )

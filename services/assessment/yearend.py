@@ -22,10 +22,12 @@ import math
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
 
 from shared.events.catalog import Provenance
 
-from . import domain
+from . import benefits, domain
 from .benefits import BenefitTotals, Figure, weakest
 from .rollups import Rollup
 
@@ -259,3 +261,133 @@ def compose(i: YearEndInputs) -> YearEndReport:
         ranking,
     )
     return YearEndReport(i.year, sections, ranked, no_data)
+
+
+# --------------------------------------------------------------------------- from what is stored
+
+YEAR_FACT_KINDS = ("compliance", "incident", "quality", "permit_issued", "sla_breach", "improvement")
+ASSESSED = ("active", "closed")  # a proposed zone has not started: not in the year's figures
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What the assessment service keeps, for one year: its projects, its copy of the zones,
+    the floating members the zones ever had, the year's facts (corrections already applied)
+    and the year's zone roll-ups."""
+
+    year: str
+    projects: Sequence[Mapping[str, Any]]
+    zones: Sequence[Mapping[str, Any]]
+    floating: Sequence[Mapping[str, Any]]
+    facts: Sequence[Mapping[str, Any]]
+    ranking: Sequence[Rollup]
+
+
+def _zones_in(s: Stored, zones: Sequence[Mapping[str, Any]]) -> ZonesIn:
+    by_mode: dict[str, int] = {}
+    for z in zones:
+        by_mode[z["mode"]] = by_mode.get(z["mode"], 0) + 1
+    on_rosters = {
+        (z["zone_id"], m["member_id"]) for z in zones for m in z.get("members", []) if m.get("away_since")
+    }
+    year_end = date(int(s.year), 12, 31)
+    ever = [f for f in s.floating if date.fromisoformat(str(f["away_since"])[:10]) <= year_end]
+    transferred = [f for f in ever if f.get("transferred_on")]
+    due = [
+        f
+        for f in ever
+        if not f.get("transferred_on") and _months_away(str(f["away_since"])[:10], year_end) >= 6
+    ]
+    return ZonesIn(
+        by_mode=by_mode,
+        units=len({u["unit_id"] for z in zones for u in z.get("units", [])}),
+        members=len({m["member_id"] for z in zones for m in z.get("members", [])}),
+        floating_on_rosters=len(on_rosters),
+        floating_ever=len(ever),
+        floating_transferred=len(transferred),
+        floating_transfer_due=len(due),
+    )
+
+
+def _months_away(since: str, on: date) -> int:
+    d = date.fromisoformat(since)
+    months = (on.year - d.year) * 12 + on.month - d.month
+    return months if on.day >= d.day else months - 1
+
+
+def _cadence_in(facts: Sequence[Mapping[str, Any]]) -> list[RuleTally]:
+    tally: dict[str, list[int]] = {}
+    for f in facts:
+        if f["kind"] == "compliance":
+            t = tally.setdefault(f["rule"], [0, 0])
+            t[0] += int(bool(f["met"]))
+            t[1] += 1
+    return [RuleTally(rule, met, n) for rule, (met, n) in sorted(tally.items())]
+
+
+def _permits_in(facts: Sequence[Mapping[str, Any]]) -> PermitsIn:
+    issued = [f for f in facts if f["kind"] == "permit_issued"]
+    breached = {f["permit_id"] for f in facts if f["kind"] == "sla_breach"}
+    return PermitsIn(
+        requested=len({f["permit_id"] for f in issued} | breached),
+        issued=len(issued),
+        within_sla=sum(1 for f in issued if f["within_sla"]),
+        sla_breaches=len(breached),
+        cycle_minutes=[float(f["cycle_minutes"]) for f in issued],
+    )
+
+
+def _safety_in(facts: Sequence[Mapping[str, Any]], zones: Sequence[Mapping[str, Any]]) -> SafetyIn:
+    incidents = [f for f in facts if f["kind"] == "incident"]
+    count = {
+        s: sum(1 for i in incidents if i["severity"] == s) for s in ("near_miss", "minor", "major", "fatal")
+    }
+    zone_of = {p: z["zone_id"] for z in zones for p in z.get("project_ids", [])}
+    hurt = {
+        i.get("zone_id") or zone_of.get(i.get("project_id") or "")
+        for i in incidents
+        if i["severity"] != "near_miss"
+    }
+    environmental = sum(
+        1 for i in incidents if i["incident_kind"] == "environmental" and i["severity"] != "near_miss"
+    )
+    return SafetyIn(
+        near_miss=count["near_miss"],
+        minor=count["minor"],
+        major=count["major"],
+        fatal=count["fatal"],
+        environmental=environmental,
+        zones=len(zones),
+        zones_without_incident=sum(1 for z in zones if z["zone_id"] not in hurt),
+    )
+
+
+def gather(s: Stored) -> YearEndInputs:
+    """The report's inputs from what the service keeps (``compose`` writes the report)."""
+    zones = [z for z in s.zones if z["status"] in ASSESSED and str(z["established_at"])[:4] <= s.year]
+    key = {p["_id"] for p in s.projects if p.get("key_project")}
+    covered = key & {p for z in zones if z["status"] == "active" for p in z.get("project_ids", [])}
+    inspections = [f for f in s.facts if f["kind"] == "quality"]
+    improvements = [
+        benefits.Improvement(
+            improvement_id=f.get("improvement_id") or f["_id"],
+            project_id=f.get("project_id") or "",
+            title=f.get("title") or "",
+            declared_cost_saved_cny=f["cost_saved_cny"],
+            declared_days_saved=f["days_saved"],
+            **{k: f.get(k) for k in benefits.BEFORE_AFTER},
+        )
+        for f in s.facts
+        if f["kind"] == "improvement"
+    ]
+    return YearEndInputs(
+        year=s.year,
+        coverage=CoverageIn(key_projects=len(key), covered=len(covered)),
+        zones=_zones_in(s, zones),
+        cadence=_cadence_in(s.facts),
+        permits=_permits_in(s.facts),
+        safety=_safety_in(s.facts, zones),
+        quality=QualityIn(len(inspections), sum(1 for f in inspections if f["result"] == "excellent")),
+        benefits=benefits.totals(benefits.benefit(i) for i in improvements),
+        ranking=s.ranking,
+    )

@@ -16,11 +16,21 @@ from services.assessment.corrections import (
     apply_pending_corrections,
     apply_pending_reclassifications,
     correct_inspection,
+    effective_facts,
     periods_of,
     reclassify,
     revision_reason,
 )
-from services.assessment.revisions import assess_period, next_ranking, next_revision, no_data_reason
+from services.assessment.revisions import (
+    assess_period,
+    latest_of,
+    next_ranking,
+    next_revision,
+    no_data_reason,
+    ranking_of,
+    ranking_of_doc,
+    result_doc,
+)
 from shared.events.catalog import AssessmentStatus, NoDataReason, RevisionReason
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -222,3 +232,57 @@ def test_a_late_evaluation_makes_a_revision_with_its_reason() -> None:
     r2 = next_revision(r1, "Z-1", "2026-04", assess_period(CLEAN, full), RevisionReason.LATE_EVALUATION)
     assert r2 is not None and r2.reason is RevisionReason.LATE_EVALUATION
     assert r2.assessment.score == pytest.approx(0.7 * 100 + 0.3 * 70) and r2.previous_grade == "excellent"
+
+
+# --------------------------------------------------------------------------- as stored and served
+
+
+def test_stored_facts_are_read_as_corrected_in_the_corrections_own_time_order() -> None:
+    facts = [
+        {"_id": "incident:I-1", "kind": "incident", "severity": "minor", "incident_kind": "injury"},
+        {"_id": "quality:Q-1", "kind": "quality", "result": "excellent"},
+        {"_id": "activity:A-1", "kind": "activity", "attendees": 5},
+    ]
+    fixes = [
+        {
+            "corrects": "incident:I-1",
+            "severity": "major",
+            "incident_kind": None,
+            "reason": "r1",
+            "at": T0 + timedelta(days=9),
+        },
+        {
+            "corrects": "incident:I-1",
+            "severity": "fatal",
+            "incident_kind": None,
+            "reason": "r2",
+            "at": T0 + timedelta(days=3),
+        },
+        {"corrects": "quality:Q-1", "result": "fail", "reason": "复检", "at": T0},
+    ]
+    out = {f["_id"]: f for f in effective_facts(facts, fixes)}
+    assert (out["incident:I-1"]["severity"], out["incident:I-1"]["corrected_by"]) == (
+        "major",
+        "r1",
+    )  # the latest
+    assert (out["quality:Q-1"]["result"], out["quality:Q-1"]["corrected_by"]) == ("fail", "复检")
+    assert out["activity:A-1"] == facts[2]
+    assert facts[0]["severity"] == "minor"  # the stored fact is never rewritten
+
+
+def test_a_stored_revision_reads_back_as_the_rules_see_it() -> None:
+    a = assess_period([fact("incident", severity="minor", incident_kind="injury")], {})
+    rev = next_revision(None, "Z1", "2026-04", a, RevisionReason.PERIOD_CLOSED)
+    assert rev is not None
+    doc = {
+        "zone_id": "Z1",
+        "period": "2026-04",
+        "revision": 1,
+        "result": result_doc(a),
+        "revisions": [{"reason": "period_closed", "caused_by": None}],
+    }
+    back = latest_of(doc)
+    assert back.assessment.same_as(a) and back.revision == 1 and back.reason is RevisionReason.PERIOD_CLOSED
+    entries, no_data = ranking_of([back])
+    kept = {"_id": "2026-04", "revision": 1, "ranking": [vars(e) for e in entries], "no_data": list(no_data)}
+    assert ranking_of_doc(kept).entries == entries
