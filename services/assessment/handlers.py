@@ -491,7 +491,7 @@ async def on_evaluation(ctx: HandlerContext, data: EvaluationSubmit) -> None:
     }
     ctx.put(store.RATINGS, rating)
     ledger.touched.add((data.zone_id, data.period))
-    ledger.revise()
+    ledger.revise(caused_by=rating_id)  # a late one revises its closed period (late_evaluation)
 
 
 # --------------------------------------------------------------------------- the clock
@@ -541,6 +541,15 @@ async def on_revise_period(ctx: HandlerContext, data: ZonePeriodWork) -> None:
         ctx.emit("assessment.rank-period", work, key=data.period)
 
 
+def _ranking_reason(previous: revisions.RankingRevision | None, docs: list[dict[str, Any]]) -> RevisionReason:
+    """The first ranking is the close's; a later one changed because of the zone revision made
+    last (whichever rank-period message of the period happens to see it first)."""
+    if previous is None or not docs:
+        return RevisionReason.PERIOD_CLOSED
+    last = max(docs, key=lambda d: d["revisions"][-1]["at"])["revisions"][-1]
+    return RevisionReason(last.get("reason") or RevisionReason.LATE_FACT)
+
+
 @handlers.on("assessment.rank-period", key=lambda event, data: data.period)
 async def on_rank_period(ctx: HandlerContext, data: AssessmentRankPeriod) -> None:
     """The period's ranking, once every zone of its close has a result; a new revision, with
@@ -551,7 +560,7 @@ async def on_rank_period(ctx: HandlerContext, data: AssessmentRankPeriod) -> Non
     if (data.assessed and len(docs) < data.assessed) or (not data.assessed and kept is None):
         return  # not every zone is in yet: the last of them asks again
     previous = revisions.ranking_of_doc(kept) if kept else None
-    reason = RevisionReason(data.reason or RevisionReason.PERIOD_CLOSED)
+    reason = _ranking_reason(previous, docs)
     ranking = revisions.next_ranking(previous, data.period, map(revisions.latest_of, docs), reason)
     if ranking is None:
         return

@@ -145,6 +145,7 @@ async def test_a_month_assessed_ranked_and_revised_by_a_late_fact() -> None:
         )
         # The running period can be read live, explained.
         await out.quiet(0.5)
+        await stored(rt, "facts", f"incident:I-{tag}")  # heard of, whatever the machine's load
         live = (await http.get(f"/zones/{hurt}/live", params={"period": "2026-04"})).json()
         assert live["indicators"]["safety"]["score"] == 80.0
         assert "1 minor" in live["explanation"]["safety"]

@@ -93,6 +93,11 @@ async def three_zones(bus: Bus, rt: Any, tag: str) -> tuple[str, str, str, str, 
         await stored(rt, "zones", z)
     await month_of_facts(bus, a, pa, tag)
     await month_of_facts(bus, b, pb, tag)
+    for z in (a, b):  # every fact of April heard of before April closes
+        for fact_id in (f"incident:I-{z}", f"quality:Q-{z}-0", f"quality:Q-{z}-1"):
+            await stored(rt, "facts", fact_id)
+        for rule in RULES:
+            await stored(rt, "facts", f"compliance:{z}:2026-04:{rule}")
     return a, b, empty, pa, pb
 
 
@@ -194,6 +199,7 @@ async def test_a_zone_without_data_is_no_data_and_the_year_rolls_up() -> None:
             },
             key=pb,
         )
+        await stored(rt, "facts", f"quality:Q-late-{b}")
         await close_april(bus)
         events = await out.wait_for(lambda es: len(rankings(es)) == 1, what="the ranking")
         [nothing] = of(events, "assessment.no-data", empty)
@@ -204,6 +210,28 @@ async def test_a_zone_without_data_is_no_data_and_the_year_rolls_up() -> None:
         [ranking] = rankings(events)
         assert empty not in [r["zone_id"] for r in ranking.data["ranking"]]
         assert ranking.data["no_data"] == [empty]
+
+        # A late "2+1" rating for the closed month: a new revision with its reason.
+        await bus.publish(
+            "evaluation.submit",
+            {
+                "evaluation_id": f"E-{a}",
+                "zone_id": a,
+                "period": "2026-04",
+                "evaluator_unit_id": "M1",
+                "evaluator_role": "management",
+                "score": 90,
+            },
+            key=a,
+        )
+        events = await out.wait_for(
+            lambda es: len(of(es, "assessment.computed", a)) == 2, what="a's revision 2"
+        )
+        late = of(events, "assessment.computed", a)[1]
+        assert (
+            late.data["reason"] == "late_evaluation" and late.data["caused_by"] == f"{a}|2026-04|management"
+        )
+        assert late.data["evaluation"]["management"] == 90 and late.data["evaluation_missing"]
 
         history = (await http.get(f"/zones/{empty}/assessments")).json()["revisions"]
         assert [(r["status"], r["score"], r["grade"]) for r in history if r["period"] == "2026-04"] == [
