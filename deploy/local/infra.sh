@@ -20,6 +20,9 @@ FERRETDB_VERSION="v1.24.2"
 OFFSET="${PBZ_PORT_OFFSET:-0}"
 KAFKA_HOST=127.0.0.1 KAFKA_PORT=$((9092 + OFFSET)) CONTROLLER_PORT=$((9093 + OFFSET))
 MONGO_HOST=127.0.0.1 MONGO_PORT=$((27017 + OFFSET))
+# FerretDB's own debug/metrics listener (8088 by default) moves too, or a second checkout's
+# FerretDB dies at start with "address already in use".
+FERRET_DEBUG_PORT=$((8088 + OFFSET))
 
 KAFKA_LIBS="$LOCAL/kafka/libs-$KAFKA_VERSION"
 KAFKA_DATA="$LOCAL/kafka/data"
@@ -92,6 +95,7 @@ start_ferretdb() {
   nohup "$FERRET_BIN" --handler=sqlite --sqlite-url="file:$FERRET_DATA/?_pragma=synchronous(normal)" \
     --state-dir="$FERRET_STATE" \
     --telemetry=disable --listen-addr="$MONGO_HOST:$MONGO_PORT" --log-level=warn \
+    --debug-addr="$MONGO_HOST:$FERRET_DEBUG_PORT" \
     >"$LOGS/ferretdb.log" 2>&1 &
   echo $! >"$RUN/ferretdb.pid"
 }
