@@ -48,6 +48,7 @@ from pymongo.errors import (
     WTimeoutError,
 )
 
+from . import tracing
 from .clock import Clock
 from .events import (
     CONTENT_TYPE,
@@ -189,6 +190,7 @@ class HandlerContext:
             correlationid=self.correlation_id,
             causationid=self.event.id,
             data=payload,
+            extensions=tracing.outgoing(),  # the trace context goes on with the event
         )
         self.events.append(
             {"topic": spec.topic.value, "key": key, "value": event.model_dump(mode="json", exclude_none=True)}
@@ -254,6 +256,8 @@ class Pipeline:
         # runs, so there the stored record is looked up before the handler runs.
         self._replaying: set[tuple[str, int] | None] = set()
         self.last_tick: datetime | None = None  # the clock as this service last acted on it
+        # Operations seam (shared/replay.py): False drops a record a replay will deliver again.
+        self.admit: Callable[[ConsumerRecord[Any, Any]], bool] | None = None
         # Test seam: called between "effect stored" and "offset committed".
         self.before_commit: Callable[[ConsumerRecord[Any, Any]], Awaitable[None]] | None = None
 
@@ -263,6 +267,8 @@ class Pipeline:
         self, record: ConsumerRecord[Any, Any], consumer: AIOKafkaConsumer | None
     ) -> None:
         """Process one Kafka record to the end, then commit exactly its offset."""
+        if consumer is not None and self.admit is not None and not self.admit(record):
+            return
         async with self._lock:
             await self._retrying(lambda: self._process_record(record))
         if self.before_commit is not None:
@@ -322,7 +328,8 @@ class Pipeline:
             await self.dead_letter(record, e.kind, e.reason)
             return
         EVENTS_CONSUMED.labels(self.service, record.topic, event.type).inc()
-        await self._dispatch(event, data, record)
+        with tracing.handling(event, self.service):
+            await self._dispatch(event, data, record)
 
     async def _dispatch(
         self, event: CloudEvent, data: Payload, record: ConsumerRecord[Any, Any] | None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -26,12 +27,17 @@ from motor.motor_asyncio import AsyncIOMotorClient, AsyncIOMotorDatabase
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
+from . import tracing
 from .clock import Clock
 from .events import REGISTRY, CloudEvent, Topic, make_event, new_event_id, spec_for
 from .events.catalog import ClockTicked
+from .events.schemas import with_payloads
+from .lag import LagMonitor
 from .logs import configure_logging, current_service
 from .mongo import Index, database, ensure_indexes, make_client
 from .pipeline import PROCESSED, Handlers, Pipeline, kafka_publisher
+from .replay import ReplayControl
+from .replay import router as replay_router
 from .settings import ServiceSettings
 
 log = logging.getLogger("pbz.service")
@@ -80,6 +86,18 @@ class Runtime:
         self._scheduler: asyncio.Task[None] | None = None
         self.started = False
         self._register()
+        # Operations (pbz replay, consumer lag): see shared/replay.py and shared/lag.py.
+        self.replay = ReplayControl(self)
+        self.pipeline.admit = self.replay.admit
+        self.lag = LagMonitor(
+            service=self.name,
+            group=settings.group_id(definition.title),
+            bootstrap=settings.kafka_bootstrap,
+            consumer=self.replay._consumer,
+            interval=settings.lag_interval_s,
+            alert_messages=settings.lag_alert_messages,
+            alert_samples=settings.lag_alert_samples,
+        )
 
     def _register(self) -> None:
         d = self.definition
@@ -105,11 +123,13 @@ class Runtime:
 
     async def start(self) -> None:
         current_service.set(self.name)
+        tracing.configure(self.name, self.settings.otlp_endpoint)
         await ensure_indexes(self.db, self.definition.indexes)
         await self.pipeline.load_clock()
         await self.broker.start()
         if not self.clock.event_driven and self.definition.handlers.tick is not None:
             self._scheduler = asyncio.create_task(self._wall_scheduler(), name=f"{self.name}-scheduler")
+        self.lag.start()
         self.started = True
         log.info(
             "%s started: kafka=%s db=%s clock=%s",
@@ -121,6 +141,8 @@ class Runtime:
 
     async def stop(self) -> None:
         self.started = False
+        await self.replay.stop()
+        await self.lag.stop()
         if self._scheduler is not None:
             self._scheduler.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -128,6 +150,7 @@ class Runtime:
         await self.pipeline.stop()  # commits what is stored before the consumer goes
         await self.broker.stop()
         self.mongo.close()
+        tracing.shutdown()
         log.info("%s stopped", self.name)
 
     async def _wall_scheduler(self) -> None:
@@ -158,6 +181,7 @@ class Runtime:
             data=spec.model.model_validate(data.model_dump(mode="json")).model_dump(
                 mode="json", exclude_none=True
             ),
+            extensions=tracing.outgoing(),  # the caller's traceparent header, if any
         )
         await self.pipeline.publish(spec.topic.value, event.to_json(), key.encode() if key else None)
         return event
@@ -178,12 +202,38 @@ class Runtime:
         checks["pipeline"] = (
             "ok" if self.pipeline.waiting_on is None else f"waiting: {self.pipeline.waiting_on}"
         )
+        checks["lag"] = self.lag.verdict()
+        checks["replay"] = self.replay.readiness()
         return checks
 
     def asyncapi(self) -> Specification:
         d = self.definition
         factory = AsyncAPI(self.broker, title=f"pbz {d.title}", version="1.0.0", description=d.description)
-        return factory.to_specification()
+        return _WithPayloads(factory.to_specification())
+
+
+class _WithPayloads:
+    """FastStream's document, every message given the envelope schemas of its topic."""
+
+    def __init__(self, spec: Specification) -> None:
+        self._doc = with_payloads(spec.to_jsonable())
+        self._spec = spec
+
+    @property
+    def title(self) -> str:
+        return self._spec.title
+
+    def to_jsonable(self) -> Any:
+        return self._doc
+
+    def to_json(self) -> str:
+        return json.dumps(self._doc)
+
+    def to_yaml(self) -> str:
+        import yaml
+
+        text: str = yaml.safe_dump(self._doc, allow_unicode=True, sort_keys=False)
+        return text
 
 
 async def _raw_body(msg: Any) -> Any:
@@ -199,10 +249,16 @@ class Health(BaseModel):
     service: str
 
 
+class ClockState(BaseModel):
+    mode: str
+    now: datetime | None  # None: an event clock that has not ticked yet
+
+
 class Readiness(BaseModel):
     status: str
     service: str
     checks: dict[str, str]
+    clock: ClockState | None = None
 
 
 class CommandAccepted(BaseModel):
@@ -263,7 +319,11 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings | None =
         checks = await runtime.readiness()
         ok = all(v == "ok" for v in checks.values())
         response.status_code = 200 if ok else 503
-        return Readiness(status="ready" if ok else "not_ready", service=definition.title, checks=checks)
+        ticked = not runtime.clock.event_driven or runtime.pipeline.last_tick is not None
+        clock = ClockState(mode=runtime.clock.mode, now=runtime.clock.now() if ticked else None)
+        return Readiness(
+            status="ready" if ok else "not_ready", service=definition.title, checks=checks, clock=clock
+        )
 
     @ops.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
     async def metrics() -> Response:
@@ -281,6 +341,8 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings | None =
         return HTMLResponse(get_asyncapi_html(runtime.asyncapi()))
 
     app.include_router(ops)
+    app.include_router(replay_router(lambda request: get_runtime(request).replay))
+    app.middleware("http")(tracing.http_middleware)
     for router in definition.routers:
         app.include_router(router)
     return app

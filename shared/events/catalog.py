@@ -588,6 +588,24 @@ class DeadLetter(Payload):
     original: str  # base64 of the original bytes
 
 
+class DeadLetterRedriven(Payload):
+    """An operator re-published a dead letter's original message (``pbz dlq redrive``): the
+    same bytes, key and CloudEvents id, to the original topic — consumers that processed it
+    meanwhile drop it as a duplicate. Recorded on ``pbz.dlq`` itself so no letter is re-driven
+    twice; ``letters`` are the ids of every letter of that original message (one per service
+    that dead-lettered it)."""
+
+    letters: list[str] = Field(min_length=1)
+    topic: str
+    partition: int
+    offset: int
+    key: str | None
+    event_id: str | None = Field(default=None, description="The original's CloudEvents id, when it had one.")
+    redriven_partition: int
+    redriven_offset: int
+    operator: str | None = None
+
+
 # --------------------------------------------------------------------------- registry
 
 
@@ -649,6 +667,7 @@ _SPECS: list[tuple[str, Topic, type[Payload]]] = [
     ("assessment.ranking-published", Topic.ASSESSMENT_EVENTS, RankingPublished),
     ("assessment.command-rejected", Topic.ASSESSMENT_EVENTS, AssessmentCommandRejected),
     ("dlq.recorded", Topic.DLQ, DeadLetter),
+    ("dlq.redriven", Topic.DLQ, DeadLetterRedriven),
 ]
 
 REGISTRY: dict[str, EventSpec] = {t: EventSpec(type=t, topic=topic, model=m) for t, topic, m in _SPECS}

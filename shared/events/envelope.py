@@ -104,7 +104,9 @@ def make_event(
     subject: str | None = None,
     correlationid: str | None = None,
     causationid: str | None = None,
+    extensions: dict[str, str] | None = None,
 ) -> CloudEvent:
+    """An envelope; ``extensions`` are further context attributes (``traceparent``...)."""
     return CloudEvent(
         id=id or new_event_id(),
         type=type,
@@ -114,4 +116,5 @@ def make_event(
         correlationid=correlationid,
         causationid=causationid,
         data=data,
+        **(extensions or {}),
     )
