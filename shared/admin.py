@@ -95,27 +95,25 @@ async def group_lags(bootstrap: str, groups: dict[str, Iterable[str]]) -> list[P
     """Committed offset, end offset and lag of each group on every partition of its topics."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
     probe: AIOKafkaConsumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await admin.start()
     try:
+        await admin.start()
         await probe.start()
-        try:
-            cluster = await probe._client.fetch_all_metadata()
-            rows: list[PartitionLag] = []
-            for group, topics in groups.items():
-                offsets: dict[TopicPartition, Any] = await admin.list_consumer_group_offsets(group)
-                tps = [TopicPartition(t, p) for t in topics for p in sorted(cluster.partitions_for_topic(t) or ())]
-                if not tps:
-                    continue
-                ends = await probe.end_offsets(tps)
-                starts = await probe.beginning_offsets(tps)
-                for tp in tps:
-                    meta = offsets.get(tp)
-                    committed = meta.offset if meta is not None and meta.offset >= 0 else None
-                    rows.append(PartitionLag(group, tp.topic, tp.partition, committed, ends[tp], starts[tp]))
-            return rows
-        finally:
-            await probe.stop()
+        cluster = await probe._client.fetch_all_metadata()
+        rows: list[PartitionLag] = []
+        for group, topics in groups.items():
+            offsets: dict[TopicPartition, Any] = await admin.list_consumer_group_offsets(group)
+            tps = [TopicPartition(t, p) for t in topics for p in sorted(cluster.partitions_for_topic(t) or ())]
+            if not tps:
+                continue
+            ends = await probe.end_offsets(tps)
+            starts = await probe.beginning_offsets(tps)
+            for tp in tps:
+                meta = offsets.get(tp)
+                committed = meta.offset if meta is not None and meta.offset >= 0 else None
+                rows.append(PartitionLag(group, tp.topic, tp.partition, committed, ends[tp], starts[tp]))
+        return rows
     finally:
+        await probe.stop()
         await admin.close()
 
 
