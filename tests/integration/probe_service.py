@@ -17,6 +17,8 @@ from shared.service import ServiceDefinition
 handlers = Handlers()
 # Test seam: how many times the next inspection with this code fails transiently.
 transient_failures: dict[str, int] = {}
+# Test seam: inspections with these codes hit a defect (until the test "ships the fix").
+broken_codes: set[str] = set()
 
 
 @handlers.on("quality.procedure-inspected")
@@ -31,7 +33,7 @@ async def on_inspected(ctx: HandlerContext, data: ProcedureInspected) -> None:
     }
     counter = {**counter, "n": counter["n"] + 1, "codes": [*counter["codes"], data.procedure_code]}
     ctx.put("counters", counter)
-    if data.procedure_code == "boom":
+    if data.procedure_code == "boom" or data.procedure_code in broken_codes:
         raise RuntimeError("a defect in the handler")
     ctx.emit(
         "assessment.command-rejected",
