@@ -34,7 +34,7 @@ def _attributes(event_type: str) -> dict[str, Any]:
         "id": {**text, "description": "With source, the identity consumers deduplicate on."},
         "type": {"const": event_type},
         "source": text,
-        "time": {"type": "string", "format": "date-time", "description": "With an offset."},
+        "time": {"type": "string", "format": "date-time", "pattern": AWARE, "description": "With an offset."},
         "subject": {"type": "string"},
         "datacontenttype": {"type": "string"},
         "correlationid": {"type": "string", "description": "The first cause's id, carried."},
@@ -51,9 +51,24 @@ def _attributes(event_type: str) -> dict[str, Any]:
     }
 
 
+# The catalogue's times are aware (AwareDatetime): an offset is required, as RFC 3339 says.
+AWARE = r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})$"
+
+
+def _aware(node: Any) -> Any:
+    if isinstance(node, dict):
+        out = {k: _aware(v) for k, v in node.items()}
+        if out.get("format") == "date-time" and "pattern" not in out:
+            out["pattern"] = AWARE
+        return out
+    if isinstance(node, list):
+        return [_aware(v) for v in node]
+    return node
+
+
 def _data(spec: EventSpec, ref_template: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """The payload schema and the nested models it refers to."""
-    schema = spec.model.model_json_schema(ref_template=ref_template)
+    schema = _aware(spec.model.model_json_schema(ref_template=ref_template))
     defs = schema.pop("$defs", {})
     return schema, defs
 
