@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from aiokafka import TopicPartition
@@ -43,6 +43,7 @@ class LagMonitor:
         interval: float,
         alert_messages: int,
         alert_samples: int,
+        probes: Sequence[Callable[[], Awaitable[None]]] = (),
     ) -> None:
         self.service = service
         self.group = group
@@ -55,6 +56,7 @@ class LagMonitor:
         self.by_partition: dict[tuple[str, int], int] = {}
         self._task: asyncio.Task[None] | None = None
         self._admin: AIOKafkaAdminClient | None = None
+        self.probes = list(probes)  # gauges read from the store (shared/probes.py), same rhythm
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"{self.service}-lag")
@@ -86,12 +88,13 @@ class LagMonitor:
 
     async def _run(self) -> None:
         while True:
-            try:
-                await self.sample()
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:  # the broker away: keep the last figures, try again
-                log.debug("lag not sampled: %s: %s", type(e).__name__, e)
+            for step in (self.sample, *self.probes):
+                try:
+                    await step()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as e:  # the broker or store away: keep the last figures
+                    log.debug("not sampled: %s: %s", type(e).__name__, e)
             await asyncio.sleep(self.interval)
 
     async def sample(self) -> None:

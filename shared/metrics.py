@@ -31,3 +31,8 @@ CONSUMER_LAG = Gauge(
     ["service", "topic", "partition"],
 )
 REPLAYED = Counter("pbz_replayed_total", "Messages re-read by a store rebuild (pbz replay)", ["service"])
+PERMITS_WAITING = Gauge(
+    "pbz_permits_waiting",
+    "Open permits not issued yet, by status (pending signatures, approved, blocked, suspended)",
+    ["service", "status"],
+)

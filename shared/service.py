@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -36,6 +37,7 @@ from .lag import LagMonitor
 from .logs import configure_logging, current_service
 from .mongo import Index, database, ensure_indexes, make_client
 from .pipeline import PROCESSED, Handlers, Pipeline, kafka_publisher
+from .probes import Probe
 from .replay import ReplayControl
 from .replay import router as replay_router
 from .settings import ServiceSettings
@@ -55,6 +57,7 @@ class ServiceDefinition:
     indexes: list[Index] = field(default_factory=list)
     routers: list[APIRouter] = field(default_factory=list)
     settings_cls: type[ServiceSettings] = ServiceSettings
+    probes: list[Probe] = field(default_factory=list)  # gauges read from the store (shared/probes.py)
 
 
 class Runtime:
@@ -97,6 +100,7 @@ class Runtime:
             interval=settings.lag_interval_s,
             alert_messages=settings.lag_alert_messages,
             alert_samples=settings.lag_alert_samples,
+            probes=[functools.partial(p, self.name, self.db) for p in definition.probes],
         )
 
     def _register(self) -> None:
