@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,7 +91,7 @@ class PartitionLag:
         return max(0, self.end - position)
 
 
-async def group_lags(bootstrap: str, groups: dict[str, Iterable[str]]) -> list[PartitionLag]:
+async def group_lags(bootstrap: str, groups: Mapping[str, Iterable[str]]) -> list[PartitionLag]:
     """Committed offset, end offset and lag of each group on every partition of its topics."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
     probe: AIOKafkaConsumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
@@ -102,7 +102,9 @@ async def group_lags(bootstrap: str, groups: dict[str, Iterable[str]]) -> list[P
         rows: list[PartitionLag] = []
         for group, topics in groups.items():
             offsets: dict[TopicPartition, Any] = await admin.list_consumer_group_offsets(group)
-            tps = [TopicPartition(t, p) for t in topics for p in sorted(cluster.partitions_for_topic(t) or ())]
+            tps = [
+                TopicPartition(t, p) for t in topics for p in sorted(cluster.partitions_for_topic(t) or ())
+            ]
             if not tps:
                 continue
             ends = await probe.end_offsets(tps)

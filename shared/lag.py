@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
@@ -27,7 +28,7 @@ def falling_behind(totals: Sequence[int], limit: int, samples: int) -> bool:
     if samples < 1 or len(totals) < samples + 1:
         return False
     recent = list(totals)[-(samples + 1) :]
-    return recent[-1] > limit and all(b > a for a, b in zip(recent, recent[1:], strict=False))
+    return recent[-1] > limit and all(b > a for a, b in itertools.pairwise(recent))
 
 
 class LagMonitor:

@@ -16,7 +16,12 @@ from .metrics import PERMITS_WAITING
 
 Probe = Callable[[str, AsyncIOMotorDatabase[Any]], Awaitable[None]]
 
-WAITING = (PermitStatus.PENDING_SIGNATURES, PermitStatus.APPROVED, PermitStatus.BLOCKED, PermitStatus.SUSPENDED)
+WAITING = (
+    PermitStatus.PENDING_SIGNATURES,
+    PermitStatus.APPROVED,
+    PermitStatus.BLOCKED,
+    PermitStatus.SUSPENDED,
+)
 
 
 async def permits_waiting(service: str, db: AsyncIOMotorDatabase[Any], collection: str = "permits") -> None:

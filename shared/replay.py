@@ -279,8 +279,10 @@ def router(control: Callable[[Request], ReplayControl]) -> APIRouter:
         "/ops/replay",
         status_code=202,
         response_model=ReplayState,
-        responses={409: {"description": "a replay runs, or other instances share the group"},
-                   503: {"description": "the consumer is not running"}},
+        responses={
+            409: {"description": "a replay runs, or other instances share the group"},
+            503: {"description": "the consumer is not running"},
+        },
     )
     async def start_replay(body: ReplayRequest, request: Request) -> ReplayState:
         """Rebuild this service's store from its input topics (see ``pbz replay``)."""

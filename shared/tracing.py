@@ -128,9 +128,7 @@ def _span(event: CloudEvent, service: str, attrs: dict[str, str]) -> Iterator[No
         yield
 
 
-async def http_middleware(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
+async def http_middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
     """An HTTP caller's ``traceparent`` header is the parent of the commands it posts."""
     attrs = carried(request.headers)
     if not attrs and _tracer is None:

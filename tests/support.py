@@ -15,9 +15,9 @@ import socket
 import sys
 import time
 import uuid
-from pathlib import Path
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import orjson

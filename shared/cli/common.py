@@ -14,7 +14,7 @@ from typing import Any, NoReturn, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
 import typer
-from pydantic import field_validator
+from pydantic import Field, field_validator
 
 from ..settings import ServiceSettings
 
@@ -34,7 +34,7 @@ class CliSettings(ServiceSettings):
 
     # Where each service answers HTTP, JSON {"assessment": "http://host:8004", ...}; a service
     # not named answers on 127.0.0.1 at its own port (moved by PBZ_PORT_OFFSET).
-    service_urls: dict[str, str] = {}
+    service_urls: dict[str, str] = Field(default_factory=dict)
     # A bearer token sent to the services' operations routes (once identity has landed).
     token: str = ""
     # The OpenID Connect provider `pbz token` asks (Keycloak's realm URL) and the client it is.
@@ -106,10 +106,15 @@ def explain(e: BaseException, cfg: CliSettings) -> NoReturn:
     from aiokafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
 
     if isinstance(e, KafkaConnectionError | KafkaTimeoutError):
-        fail(f"Kafka at {cfg.kafka_bootstrap} is unreachable ({e}); is it running? (make infra-up)", UNREACHABLE)
+        fail(
+            f"Kafka at {cfg.kafka_bootstrap} is unreachable ({e}); is it running? (make infra-up)",
+            UNREACHABLE,
+        )
     if isinstance(e, httpx.ConnectError | httpx.TimeoutException):
         url = str(e.request.url) if getattr(e, "_request", None) is not None else "the service"
-        fail(f"{url} is not answering ({type(e).__name__}); is the service running? (pbz status)", UNREACHABLE)
+        fail(
+            f"{url} is not answering ({type(e).__name__}); is the service running? (pbz status)", UNREACHABLE
+        )
     if isinstance(e, KafkaError):
         fail(f"Kafka refused: {type(e).__name__}: {e}", UNREACHABLE)
     if isinstance(e, OSError):
@@ -148,7 +153,12 @@ def parse_time(text: str, tz: str) -> datetime:
     or a span back from now: ``90s``, ``10m``, ``2h``, ``3d``."""
     if m := _RELATIVE.match(text.strip()):
         n, unit = float(m.group(1)), m.group(2)
-        span = {"s": timedelta(seconds=n), "m": timedelta(minutes=n), "h": timedelta(hours=n), "d": timedelta(days=n)}
+        span = {
+            "s": timedelta(seconds=n),
+            "m": timedelta(minutes=n),
+            "h": timedelta(hours=n),
+            "d": timedelta(days=n),
+        }
         return datetime.now(UTC) - span[unit]
     try:
         dt = datetime.fromisoformat(text.strip())

@@ -28,7 +28,7 @@ import typer
 from ..events import CONTENT_TYPE, Topic, UnreadableEvent, decode_envelope, derived_event_id, make_event
 from ..events.catalog import DeadLetterRedriven
 from .common import CliSettings, fail, friendly, note, parse_time, run, settings
-from .kafka import partitions, reader, read_to, start_at
+from .kafka import partitions, read_to, reader, start_at
 
 DLQ = Topic.DLQ.value
 Origin = tuple[str, int, int]  # topic, partition, offset
@@ -66,7 +66,11 @@ class Letter:
             if isinstance(d.get(name), int) and d[name] != len(raw):
                 return f"the original was cut at {len(raw)} of {d[name]} bytes"
         for name, value in d.items():
-            if "sha256" in name and isinstance(value, str) and value.lower() != hashlib.sha256(raw).hexdigest():
+            if (
+                "sha256" in name
+                and isinstance(value, str)
+                and value.lower() != hashlib.sha256(raw).hexdigest()
+            ):
                 return f"the original kept here does not match its {name}: it was cut"
         return None
 
@@ -124,7 +128,9 @@ def show(x: Letter, tz: ZoneInfo) -> None:
         typer.echo(f"  cut: {why}")
     if x.redrive:
         r = x.redrive
-        typer.echo(f"  re-driven {r['at']} by {r.get('operator') or '?'} to {r['topic']} {r['redriven_partition']}@{r['redriven_offset']}")
+        typer.echo(
+            f"  re-driven {r['at']} by {r.get('operator') or '?'} to {r['topic']} {r['redriven_partition']}@{r['redriven_offset']}"
+        )
     try:
         typer.echo(json.dumps(orjson.loads(raw), indent=2, ensure_ascii=False))
     except orjson.JSONDecodeError:
@@ -199,8 +205,12 @@ async def _send_one(producer: Any, origin: Origin, letters: list[Letter], operat
     )
     # Recorded only once it is re-published: a crash between re-drives it again, and the
     # consumers' dedupe drops the copy.
-    await producer.send_and_wait(DLQ, event.to_json(), key=key.encode() if key else None,
-                                 headers=[("content-type", CONTENT_TYPE.encode())])
+    await producer.send_and_wait(
+        DLQ,
+        event.to_json(),
+        key=key.encode() if key else None,
+        headers=[("content-type", CONTENT_TYPE.encode())],
+    )
     return topic, meta.partition, meta.offset
 
 
@@ -229,9 +239,13 @@ def report(out: Outcome, chosen: list[Letter], skipped: int, wait: float) -> Non
     for origin, new in out.redriven.items():
         letters = [x for x in chosen if x.origin == origin]
         services = ", ".join(sorted({str(x.data.get("service")) for x in letters}))
-        typer.echo(f"re-driven {origin[0]} {origin[1]}@{origin[2]} (letters {', '.join(x.number for x in letters)}; {services}) -> {new[0]} {new[1]}@{new[2]}")
+        typer.echo(
+            f"re-driven {origin[0]} {origin[1]}@{origin[2]} (letters {', '.join(x.number for x in letters)}; {services}) -> {new[0]} {new[1]}@{new[2]}"
+        )
     for x, why in out.refused:
-        typer.echo(f"refused {x.number}: {why}; it cannot be re-driven from here: have its producer send it again")
+        typer.echo(
+            f"refused {x.number}: {why}; it cannot be re-driven from here: have its producer send it again"
+        )
     for x in out.returned:
         typer.echo(f"back in the DLQ: {x.number} {x.data.get('service')}: {x.data.get('reason')}")
     typer.echo(
@@ -266,21 +280,34 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """List dead letters: number, time, service, original topic/partition@offset, key, status, reason."""
         cfg = settings()
-        letters = select(run(load(cfg), cfg), service, reason, parse_time(since, cfg.timezone) if since else None)
+        letters = select(
+            run(load(cfg), cfg), service, reason, parse_time(since, cfg.timezone) if since else None
+        )
         if pending:
             letters = [x for x in letters if x.status == "pending"]
         tz = ZoneInfo(cfg.timezone)
         for x in letters:
             if as_json:
-                typer.echo(json.dumps({"number": x.number, "id": x.id, "time": x.time.isoformat(),
-                                       "status": x.status, **{k: v for k, v in x.data.items() if k != "original"}}))
+                typer.echo(
+                    json.dumps(
+                        {
+                            "number": x.number,
+                            "id": x.id,
+                            "time": x.time.isoformat(),
+                            "status": x.status,
+                            **{k: v for k, v in x.data.items() if k != "original"},
+                        }
+                    )
+                )
             else:
                 typer.echo(row(x, tz))
         note(f"{len(letters)} letters")
 
     @dlq.command("show", epilog=SHOW_EXAMPLE)
     @friendly
-    def show_(number: str = typer.Argument(..., metavar="N", help="The letter's number, as list prints it.")) -> None:
+    def show_(
+        number: str = typer.Argument(..., metavar="N", help="The letter's number, as list prints it."),
+    ) -> None:
         """Show one letter whole: where it came from, why, and the original decoded."""
         cfg = settings()
         letters = run(load(cfg), cfg)
@@ -302,7 +329,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Re-publish the originals of pending letters to their topics (same bytes, key and id)."""
         cfg = settings()
-        letters = select(run(load(cfg), cfg), service, reason, parse_time(since, cfg.timezone) if since else None)
+        letters = select(
+            run(load(cfg), cfg), service, reason, parse_time(since, cfg.timezone) if since else None
+        )
         if number:
             letters = [x for x in letters if x.number in number]
         chosen = [x for x in letters if x.redrive is None]
@@ -311,7 +340,9 @@ def register(app: typer.Typer) -> None:
             tz = ZoneInfo(cfg.timezone)
             for x in chosen:
                 typer.echo(("would refuse " if x.cut() else "would re-drive ") + row(x, tz))
-            typer.echo(f"{len(chosen)} letters would be re-driven or refused; {skipped} already re-driven before")
+            typer.echo(
+                f"{len(chosen)} letters would be re-driven or refused; {skipped} already re-driven before"
+            )
             return
         out = run(redrive(cfg, chosen, wait, operator), cfg)
         report(out, chosen, skipped, wait)

@@ -13,7 +13,10 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 @contextlib.asynccontextmanager
 async def reader(bootstrap: str) -> AsyncIterator[AIOKafkaConsumer]:
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest", request_timeout_ms=15000
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        request_timeout_ms=15000,
     )
     try:
         await consumer.start()

@@ -68,10 +68,22 @@ async def probe(cfg: CliSettings, service: str) -> dict[str, Any]:
             health = await http.get("/healthz")
             ready = await http.get("/readyz")
         body = ready.json()
-        return {"service": service, "url": url, "up": health.status_code == 200,
-                "ready": ready.status_code == 200, "checks": body.get("checks", {}), "clock": body.get("clock")}
+        return {
+            "service": service,
+            "url": url,
+            "up": health.status_code == 200,
+            "ready": ready.status_code == 200,
+            "checks": body.get("checks", {}),
+            "clock": body.get("clock"),
+        }
     except (httpx.HTTPError, ValueError) as e:
-        return {"service": service, "url": url, "up": False, "ready": False, "error": f"not answering ({type(e).__name__})"}
+        return {
+            "service": service,
+            "url": url,
+            "up": False,
+            "ready": False,
+            "error": f"not answering ({type(e).__name__})",
+        }
 
 
 async def infrastructure(cfg: CliSettings) -> dict[str, str]:
@@ -125,7 +137,9 @@ def register(app: typer.Typer) -> None:
     @friendly
     def lag(
         service: list[str] = typer.Option([], "--service", "-s", help="Only these services."),
-        group: list[str] = typer.Option([], "--group", "-g", help="Any consumer group (its committed topics)."),
+        group: list[str] = typer.Option(
+            [], "--group", "-g", help="Any consumer group (its committed topics)."
+        ),
         lagging: bool = typer.Option(False, help="Only partitions with a lag."),
         as_json: bool = typer.Option(False, "--json", help="One JSON object per partition."),
     ) -> None:
@@ -135,8 +149,18 @@ def register(app: typer.Typer) -> None:
         rows = run(lags(cfg, services, group), cfg)
         if as_json:
             for r in rows:
-                typer.echo(json.dumps({"group": r.group, "topic": r.topic, "partition": r.partition,
-                                       "committed": r.committed, "end": r.end, "lag": r.lag}))
+                typer.echo(
+                    json.dumps(
+                        {
+                            "group": r.group,
+                            "topic": r.topic,
+                            "partition": r.partition,
+                            "committed": r.committed,
+                            "end": r.end,
+                            "lag": r.lag,
+                        }
+                    )
+                )
         else:
             print_lags(rows, lagging)
 

@@ -111,7 +111,9 @@ def register(app: typer.Typer) -> None:
         )
         topic = REGISTRY[event_type].topic.value
         partition, offset = run(send(cfg, topic, event.to_json(), key), cfg)
-        note(f"{event_type} sent to {topic} partition {partition} offset {offset} (trace {tracing.trace_id(event.model_extra.get('traceparent') if event.model_extra else None)})")
+        note(
+            f"{event_type} sent to {topic} partition {partition} offset {offset} (trace {tracing.trace_id(event.model_extra.get('traceparent') if event.model_extra else None)})"
+        )
         typer.echo(event.id)
 
 

@@ -59,7 +59,14 @@ def _bar(total: int) -> Any:
     if not sys.stderr.isatty():
         return None
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     progress = Progress(
         TextColumn("replay"),
@@ -86,8 +93,12 @@ def register(app: typer.Typer) -> None:
     @app.command("replay", epilog=EXAMPLE)
     @friendly
     def replay_(
-        service: str = typer.Argument(..., metavar="SERVICE", help="zone-registry, activity-log, permit-fasttrack or assessment."),
-        from_time: str | None = typer.Option(None, "--from", help="Re-read from this time (e.g. 2026-04-01, 3d)."),
+        service: str = typer.Argument(
+            ..., metavar="SERVICE", help="zone-registry, activity-log, permit-fasttrack or assessment."
+        ),
+        from_time: str | None = typer.Option(
+            None, "--from", help="Re-read from this time (e.g. 2026-04-01, 3d)."
+        ),
         from_beginning: bool = typer.Option(False, "--from-beginning", help="Re-read all the broker keeps."),
         yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask."),
         url: str | None = typer.Option(None, help="The service's address (default: from PBZ_SERVICE_URLS)."),

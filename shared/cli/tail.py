@@ -23,10 +23,33 @@ EXAMPLE = """Examples:
 
 # The fields a line shows, in this order, when the payload has them.
 KEY_FIELDS = (
-    "permit_id", "zone_id", "project_id", "work_id", "activity_id", "member_id", "test_id",
-    "incident_id", "inspection_id", "evaluation_id", "problem_id", "status", "kind", "role",
-    "decision", "period", "rule", "met", "score", "grade", "revision", "reasons", "service",
-    "topic", "offset", "reason", "now",
+    "permit_id",
+    "zone_id",
+    "project_id",
+    "work_id",
+    "activity_id",
+    "member_id",
+    "test_id",
+    "incident_id",
+    "inspection_id",
+    "evaluation_id",
+    "problem_id",
+    "status",
+    "kind",
+    "role",
+    "decision",
+    "period",
+    "rule",
+    "met",
+    "score",
+    "grade",
+    "revision",
+    "reasons",
+    "service",
+    "topic",
+    "offset",
+    "reason",
+    "now",
 )
 
 
@@ -99,7 +122,9 @@ def _show(record: Any, tz: ZoneInfo, types: list[str], zone: str | None, as_json
     except UnreadableEvent as e:
         if types or zone:
             return 0
-        stamp = datetime.fromtimestamp(record.timestamp / 1000, UTC).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
+        stamp = (
+            datetime.fromtimestamp(record.timestamp / 1000, UTC).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
+        )
         typer.echo(f"{stamp}  <unreadable {record.topic} {record.partition}@{record.offset}: {e}>")
         return 1
     if not matches(event, types, zone):

@@ -27,18 +27,30 @@ async def fetch_token(cfg: CliSettings, person: str, password: str, client_id: s
         try:
             discovery = await http.get(f"{issuer}/.well-known/openid-configuration")
         except httpx.HTTPError as e:
-            fail(f"the identity provider at {issuer} is not answering ({type(e).__name__}); is it running?", UNREACHABLE)
+            fail(
+                f"the identity provider at {issuer} is not answering ({type(e).__name__}); is it running?",
+                UNREACHABLE,
+            )
         if discovery.status_code != 200:
-            fail(f"{issuer} is not an OpenID Connect issuer ({discovery.status_code} on its discovery document)")
+            fail(
+                f"{issuer} is not an OpenID Connect issuer ({discovery.status_code} on its discovery document)"
+            )
         endpoint = discovery.json().get("token_endpoint")
         if not endpoint:
             fail(f"{issuer}'s discovery document names no token endpoint")
         answer = await http.post(
             endpoint,
-            data={"grant_type": "password", "client_id": client_id, "username": person, "password": password,
-                  "scope": "openid"},
+            data={
+                "grant_type": "password",
+                "client_id": client_id,
+                "username": person,
+                "password": password,
+                "scope": "openid",
+            },
         )
-    body: dict[str, Any] = answer.json() if answer.headers.get("content-type", "").startswith("application/json") else {}
+    body: dict[str, Any] = (
+        answer.json() if answer.headers.get("content-type", "").startswith("application/json") else {}
+    )
     if answer.status_code != 200 or "access_token" not in body:
         why = body.get("error_description") or body.get("error") or answer.text[:200]
         fail(f"no token for {person}: {answer.status_code} {why}")

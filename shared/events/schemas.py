@@ -141,8 +141,10 @@ def main(argv: list[str]) -> int:
         stale = [n for n, text in files.items() if not (DIR / n).exists() or (DIR / n).read_text() != text]
         extra = sorted(present - set(files))
         if stale or extra:
-            print(f"{DIR} is stale ({len(stale)} differ, {len(extra)} unknown): run `python -m shared.events.schemas`",
-                  file=sys.stderr)
+            print(
+                f"{DIR} is stale ({len(stale)} differ, {len(extra)} unknown): run `python -m shared.events.schemas`",
+                file=sys.stderr,
+            )
             return 1
         return 0
     DIR.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,7 @@ import orjson
 from shared.events import CloudEvent, Topic, make_event
 from tests.integration import probe_service
 from tests.integration.test_pipeline import answers, counter, inspection
-from tests.support import Bus, eventually, pbz, running
+from tests.support import Bus, pbz, running
 
 
 def _since() -> str:
@@ -28,7 +28,8 @@ async def _letter_of(dlq: Any, cause: CloudEvent) -> CloudEvent:
         return [
             e
             for e in es
-            if e.type == "dlq.recorded" and orjson.loads(base64.b64decode(e.data["original"]))["id"] == cause.id
+            if e.type == "dlq.recorded"
+            and orjson.loads(base64.b64decode(e.data["original"]))["id"] == cause.id
         ]
 
     evs = await dlq.wait_for(lambda es: bool(mine(es)), what=f"the letter of {cause.id}")
@@ -70,7 +71,9 @@ async def test_dead_lettered_fixed_redriven_applied_once_and_never_twice() -> No
             assert "0 re-driven, 0 refused, 1 already re-driven before" in second
             # And the same bytes once more by hand: the pipeline's dedupe holds.
             await bus.resend(cause, key=project)
-            marker = await bus.publish("quality.procedure-inspected", inspection(project, "after"), key=project)
+            marker = await bus.publish(
+                "quality.procedure-inspected", inspection(project, "after"), key=project
+            )
             await out.wait_for(lambda es: bool(answers(es, marker)))
             assert await counter(rt, project) == 2  # the re-driven one once, and the marker
             assert len(answers(out.events(), cause)) == 1
@@ -137,4 +140,3 @@ async def test_a_letter_whose_original_was_cut_is_refused() -> None:
         assert not [r for r in quality.records if r.value == kept]  # nothing re-published
         rc, listed, _ = await pbz("dlq", "list", "--service", "probe-cut", "--since", since)
         assert rc == 0 and " cut " in listed
-

@@ -68,8 +68,7 @@ async def test_lag_gauge_and_readiness_red_while_falling_behind() -> None:
 
             await eventually(behind, timeout=60, what="readiness red for the lag")
             gauge = sum(
-                CONSUMER_LAG.labels("probe", Topic.QUALITY.value, str(p))._value.get()
-                for p in range(6)
+                CONSUMER_LAG.labels("probe", Topic.QUALITY.value, str(p))._value.get() for p in range(6)
             )
             assert gauge > 2
             probe_service.transient_failures["stuck"] = 0  # the store is back: it catches up

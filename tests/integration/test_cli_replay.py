@@ -24,7 +24,14 @@ async def _month(bus: Bus, rt: Any, zones: list[tuple[str, str]]) -> None:
     for n, (z, p) in enumerate(zones):
         for rule in RULES:
             met = not (n == 1 and rule == "theme_party_day")
-            data = {"zone_id": z, "period": "2026-04", "rule": rule, "required": 1, "actual": int(met), "met": met}
+            data = {
+                "zone_id": z,
+                "period": "2026-04",
+                "rule": rule,
+                "required": 1,
+                "actual": int(met),
+                "met": met,
+            }
             await bus.publish("activity.compliance-evaluated", data, key=z)
         for i in range(3):
             inspection = {
@@ -35,7 +42,11 @@ async def _month(bus: Bus, rt: Any, zones: list[tuple[str, str]]) -> None:
                 "inspected_at": t(3 + i),
             }
             await bus.publish("quality.procedure-inspected", inspection, key=p)
-        for role, unit, score in (("host", f"H-{z}", 95), ("construction", f"C-{z}", 90 - n), ("management", "M1", 96)):
+        for role, unit, score in (
+            ("host", f"H-{z}", 95),
+            ("construction", f"C-{z}", 90 - n),
+            ("management", "M1", 96),
+        ):
             evaluation = {
                 "evaluation_id": f"E-{z}-{role}",
                 "zone_id": z,
@@ -73,8 +84,13 @@ async def test_replay_rebuilds_the_same_scores_and_the_service_goes_on() -> None
         await caught_up(rt)
         await bus.publish("clock.ticked", {"now": t(2, 12, month=5)}, key="clock")  # April closes
         await out.wait_for(lambda es: all(computed(es, z) for z in names), what="April assessed")
-        late = {"inspection_id": f"Q-late-{tag}", "project_id": zones[0][1], "procedure_code": "W-9",
-                "result": "fail", "inspected_at": t(29)}
+        late = {
+            "inspection_id": f"Q-late-{tag}",
+            "project_id": zones[0][1],
+            "procedure_code": "W-9",
+            "result": "fail",
+            "inspected_at": t(29),
+        }
         await bus.publish("quality.procedure-inspected", late, key=zones[0][1])
         await out.wait_for(lambda es: len(computed(es, names[0])) == 2, what="revision 2")
         before = await _scores(url, names)
@@ -95,8 +111,10 @@ async def test_replay_rebuilds_the_same_scores_and_the_service_goes_on() -> None
         # Consuming again, from where the rebuild ended: a new late fact makes revision 3.
         late2 = {**late, "inspection_id": f"Q-late2-{tag}", "result": "excellent"}
         await bus.publish("quality.procedure-inspected", late2, key=zones[0][1])
-        await out.wait_for(lambda es: len({e.data["revision"] for e in computed(es, names[0])}) == 3,
-                           what="revision 3 after the replay")
+        await out.wait_for(
+            lambda es: len({e.data["revision"] for e in computed(es, names[0])}) == 3,
+            what="revision 3 after the replay",
+        )
         async with httpx.AsyncClient(base_url=url) as http:
             ready = (await http.get("/readyz")).json()
         assert ready["checks"]["replay"] == "ok"

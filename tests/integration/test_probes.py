@@ -27,8 +27,14 @@ async def test_permits_waiting_per_status() -> None:
         await stored(rt, "zones", zone_id)
         await eventually(lambda: pending._value.get() == 0, what="no permit yet")
         for n in (1, 2):
-            await bus.publish("work.planned", work(f"W{n}-{tag}", project, "A", ["lifting"], at(9), at(12)),
-                              key=project, time=at(7))
-        await out.wait_for(lambda es: all(of(es, f"WP-W{n}-{tag}", "permit.signature-requested") for n in (1, 2)))
+            await bus.publish(
+                "work.planned",
+                work(f"W{n}-{tag}", project, "A", ["lifting"], at(9), at(12)),
+                key=project,
+                time=at(7),
+            )
+        await out.wait_for(
+            lambda es: all(of(es, f"WP-W{n}-{tag}", "permit.signature-requested") for n in (1, 2))
+        )
         await eventually(lambda: pending._value.get() == 2, what="two permits waiting for signatures")
         assert PERMITS_WAITING.labels("permit-fasttrack", "blocked")._value.get() == 0

@@ -82,7 +82,13 @@ async def test_a_permits_trace_runs_from_work_planned_to_permit_issued(spans: In
         # The enterprise's work plan, sent with the command line: it starts the trace.
         data = work(work_id, project, area, ["hot_work"], at(9), at(17))
         rc, printed, err = await pbz(
-            "publish", "work.planned", "--key", project, "--time", at(8, 46).isoformat(), "--data",
+            "publish",
+            "work.planned",
+            "--key",
+            project,
+            "--time",
+            at(8, 46).isoformat(),
+            "--data",
             json.dumps(data),
         )
         assert rc == 0, err
@@ -106,11 +112,22 @@ async def test_a_permits_trace_runs_from_work_planned_to_permit_issued(spans: In
             return {s.name for s in spans.get_finished_spans() if f"{s.context.trace_id:032x}" == trace}
 
         await eventually(lambda: "assessment process permit.issued" in names(), what="the assessment's span")
-        assert {"permit-fasttrack process work.planned", "permit-fasttrack process permit.sign",
-                "assessment process permit.requested"} <= names()
-        [first] = [s for s in spans.get_finished_spans() if s.name == "permit-fasttrack process work.planned"
-                   and s.attributes and s.attributes["cloudevents.event_id"] == planned_id]
-        assert first.parent is not None and f"{first.parent.span_id:016x}" == planned.model_extra["traceparent"].split("-")[2]
+        assert {
+            "permit-fasttrack process work.planned",
+            "permit-fasttrack process permit.sign",
+            "assessment process permit.requested",
+        } <= names()
+        [first] = [
+            s
+            for s in spans.get_finished_spans()
+            if s.name == "permit-fasttrack process work.planned"
+            and s.attributes
+            and s.attributes["cloudevents.event_id"] == planned_id
+        ]
+        assert (
+            first.parent is not None
+            and f"{first.parent.span_id:016x}" == planned.model_extra["traceparent"].split("-")[2]
+        )
 
 
 async def test_with_tracing_off_the_context_is_carried_and_no_span_is_made() -> None:
@@ -136,8 +153,14 @@ async def test_an_http_callers_traceparent_goes_on_the_command() -> None:
     traceparent = tracing.new_traceparent()
     async with Bus() as bus, serving(assessment) as (_, http):
         commands = await bus.watch(Topic.ASSESSMENT_COMMANDS.value)
-        body = {"evaluation_id": f"E-{uuid.uuid4().hex[:6]}", "zone_id": "Z-1", "period": "2026-04",
-                "evaluator_unit_id": "M1", "evaluator_role": "management", "score": 90}
+        body = {
+            "evaluation_id": f"E-{uuid.uuid4().hex[:6]}",
+            "zone_id": "Z-1",
+            "period": "2026-04",
+            "evaluator_unit_id": "M1",
+            "evaluator_role": "management",
+            "score": 90,
+        }
         answer = await http.post("/evaluations", json=body, headers={"traceparent": traceparent})
         assert answer.status_code == 202
         command_id = answer.json()["command_id"]

@@ -129,15 +129,24 @@ def test_grafana_is_provisioned_with_its_data_sources_and_the_dashboard(compose:
     mounts = _mounts(grafana)
     for host in mounts.values():
         assert host.exists(), host
-    sources = yaml.safe_load(mounts["/etc/grafana/provisioning/datasources"].joinpath("datasources.yml").read_text())
+    sources = yaml.safe_load(
+        mounts["/etc/grafana/provisioning/datasources"].joinpath("datasources.yml").read_text()
+    )
     by_uid = {d["uid"]: d for d in sources["datasources"]}
-    assert by_uid["prometheus"]["type"] == "prometheus" and by_uid["prometheus"]["url"] == "http://prometheus:9090"
+    assert (
+        by_uid["prometheus"]["type"] == "prometheus"
+        and by_uid["prometheus"]["url"] == "http://prometheus:9090"
+    )
     assert by_uid["jaeger"]["type"] == "jaeger" and by_uid["jaeger"]["url"] == "http://jaeger:16686"
-    providers = yaml.safe_load(mounts["/etc/grafana/provisioning/dashboards"].joinpath("dashboards.yml").read_text())
+    providers = yaml.safe_load(
+        mounts["/etc/grafana/provisioning/dashboards"].joinpath("dashboards.yml").read_text()
+    )
     [provider] = providers["providers"]
     assert provider["type"] == "file" and provider["options"]["path"] in mounts
     dashboards = list(mounts[provider["options"]["path"]].glob("*.json"))
-    assert dashboards and grafana["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"].endswith("pbz.json")
+    assert dashboards and grafana["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"].endswith(
+        "pbz.json"
+    )
 
 
 def test_the_dashboard_shows_what_an_operator_needs_from_metrics_that_exist() -> None:
