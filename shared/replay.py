@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import IllegalStateError, KafkaError
 from fastapi import APIRouter, HTTPException, Request, Response
-from pydantic import AwareDatetime, BaseModel, model_validator
+from pydantic import AwareDatetime, BaseModel, Field
 
 from .metrics import REPLAYED
 from .mongo import ensure_indexes
@@ -46,17 +46,16 @@ log = logging.getLogger("pbz.replay")
 
 
 class ReplayRequest(BaseModel):
-    """Where the rebuild starts: a time (the first message at or after it on each partition)
-    or the oldest message the broker keeps."""
+    """Where the rebuild starts: ``"beginning"`` (the oldest message the broker keeps) or a
+    time with its offset (the first message at or after it on each partition)."""
 
-    from_time: AwareDatetime | None = None
-    from_beginning: bool = False
+    start: Literal["beginning"] | AwareDatetime = Field(
+        description='"beginning", or a time with its offset, e.g. 2026-04-01T00:00:00+08:00'
+    )
 
-    @model_validator(mode="after")
-    def _one_start(self) -> ReplayRequest:
-        if (self.from_time is None) == (not self.from_beginning):
-            raise ValueError("give exactly one of from_time and from_beginning")
-        return self
+    @property
+    def from_time(self) -> datetime | None:
+        return None if self.start == "beginning" else self.start  # type: ignore[return-value]
 
 
 class ReplayState(BaseModel):
@@ -136,7 +135,7 @@ class ReplayControl:
             group=self.status.group,
             state="running",
             from_time=request.from_time,
-            from_beginning=request.from_beginning,
+            from_beginning=request.from_time is None,
             total=sum(max(0, ends[tp] - targets[tp]) for tp in targets),
             started_at=datetime.now(UTC),
         )

@@ -10,14 +10,14 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
 from shared import zone_copy
-from shared.events.catalog import PERIOD_MONTH, ActivityKind, ActivityRecord
-from shared.periods import month_of
+from shared.events.catalog import ActivityKind, ActivityRecord
+from shared.periods import QUERY_PERIOD_MONTH, month_of
 from shared.service import CommandAccepted, DbDep, RuntimeDep, accept
 
 from . import domain, store
 
 router = APIRouter(tags=["activity-log"])
-Period = Annotated[str, Query(pattern=PERIOD_MONTH, description="YYYY-MM")]
+Period = Annotated[str, Query(pattern=QUERY_PERIOD_MONTH, description="YYYY-MM")]
 
 
 class Rule(BaseModel):

@@ -108,11 +108,11 @@ def register(app: typer.Typer) -> None:
         name = service_name(service)
         if (from_time is None) == (not from_beginning):
             fail("give exactly one of --from TIME and --from-beginning", 2)
-        body: dict[str, Any] = {"from_beginning": True}
+        body: dict[str, Any] = {"start": "beginning"}
         start = "the oldest message kept"
         if from_time is not None:
             when = parse_time(from_time, cfg.timezone)
-            body = {"from_time": when.isoformat()}
+            body = {"start": when.isoformat()}
             start = f"{when.isoformat()} (state from before then is not rebuilt)"
         if not yes:
             if not sys.stdin.isatty():
