@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from .catalog import REGISTRY, Topic
+from .catalog import DOCUMENTED_VOCABULARIES, REGISTRY, Topic
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "events.md"
 
@@ -121,6 +121,8 @@ def render() -> str:
             lines += field_table(nested[name])
             lines.append("")
             _enums_in(nested[name], enums)
+    for extra in DOCUMENTED_VOCABULARIES:
+        enums.setdefault(extra.__name__, extra)
     if enums:
         lines.append("## Vocabularies and reason codes\n")
         for name in sorted(enums):

@@ -18,7 +18,7 @@ from services.zone_registry.app import definition as zone_registry
 from shared.events import REGISTRY, make_event
 from shared.events.schemas import DIR, main, render
 from shared.service import Runtime
-from tests.unit.examples import INVALID, VALID
+from tests.unit.examples import EXTENDED, INVALID, VALID
 
 TIME = datetime.fromisoformat("2026-03-02T07:40:00+08:00")
 DEFINITIONS = [zone_registry, activity_log, permit_fasttrack, assessment]
@@ -57,6 +57,16 @@ def test_every_valid_example_envelope_is_valid_against_its_schema(event_type: st
 def test_invalid_examples_are_refused_by_the_schema(event_type: str, data: dict[str, Any], word: str) -> None:
     errors = list(validator(event_type).iter_errors(envelope(event_type, data)))
     assert errors, f"{event_type}: the schema accepts data the catalogue refuses ({word})"
+
+
+@pytest.mark.parametrize(
+    ("event_type", "data", "word"), EXTENDED, ids=[f"{t}-{w or 'valid'}" for t, _, w in EXTENDED]
+)
+def test_optional_fields_agree_with_the_catalogue(
+    event_type: str, data: dict[str, Any], word: str | None
+) -> None:
+    valid = validator(event_type).is_valid(envelope(event_type, data))
+    assert valid is (word is None), f"{event_type}: schema and catalogue disagree ({word})"
 
 
 def test_the_envelope_itself_is_checked() -> None:

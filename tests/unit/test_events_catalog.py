@@ -19,7 +19,7 @@ from shared.events import (
     spec_for,
 )
 from shared.events.catalog import ALL_TOPICS, Topic
-from tests.unit.examples import INVALID, VALID
+from tests.unit.examples import EXTENDED, INVALID, VALID
 
 TIME = datetime.fromisoformat("2026-03-02T07:40:00+08:00")
 
@@ -172,3 +172,20 @@ def test_integers_beyond_64_bits_in_extra_fields_still_encode() -> None:
         type="clock.ticked", source="s", time=TIME, data={"now": "2026-03-02T07:40:00+08:00", "big": 2**70}
     )
     assert decode_envelope(event.to_json()).data["big"] == float(2**70)
+
+
+@pytest.mark.parametrize(
+    ("event_type", "data", "word"), EXTENDED, ids=[f"{t}:{w or 'valid'}" for t, _, w in EXTENDED]
+)
+def test_optional_fields_added_to_base_types(event_type: str, data: dict, word: str | None) -> None:
+    """Issue 19's optional fields on types of EVENTS.md: valid when well-formed, named when not
+    (the base examples above, without them, stay valid)."""
+    event = make_event(type=event_type, source="test", time=TIME, data=data)
+    if word is None:
+        payload = parse_data(decode_envelope(event.to_json()))
+        dumped = payload.model_dump(mode="json")
+        assert all(key in dumped for key in data)
+        return
+    with pytest.raises(UnreadableEvent) as err:
+        parse_data(decode_envelope(event.to_json()))
+    assert word in err.value.reason, err.value.reason
