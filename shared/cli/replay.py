@@ -27,7 +27,9 @@ async def replay(cfg: CliSettings, service: str, body: dict[str, Any], url: str)
     async with httpx.AsyncClient(base_url=url, headers=cfg.headers(), timeout=30) as http:
         answer = await http.post("/ops/replay", json=body)
         if answer.status_code in (401, 403):
-            fail(f"{service} refused the replay ({answer.status_code}): set PBZ_TOKEN to an operator's token")
+            fail(
+                f"{service} refused the replay ({answer.status_code}): set PBZ_TOKEN to an operator's token (pbz token OP0001)"
+            )
         if answer.status_code != 202:
             fail(f"{service} refused the replay: {answer.status_code} {_detail(answer)}")
         return await _follow(http, service, answer.json())

@@ -14,8 +14,9 @@ from .common import UNREACHABLE, CliSettings, fail, friendly, run, settings
 
 EXAMPLE = """Example:
 
-  TOKEN=$(pbz token M-HOST-01 --password demo)
-  curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8003/permits
+  TOKEN=$(pbz token PO0001 --password pbz-demo)      the party office (demo realm)
+  curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8001/zones
+  export PBZ_TOKEN=$(pbz token OP0001 --password pbz-demo)   an operator, for pbz replay
 
 Settings: PBZ_OIDC_ISSUER (the realm's URL), PBZ_OIDC_CLIENT_ID (a client allowed direct grants);
 the password from --password, else PBZ_DEMO_PASSWORD.

@@ -8,19 +8,13 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
-from urllib.parse import parse_qs
 
 import pytest
-import uvicorn
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
 
 from services.assessment.app import definition as assessment
 from shared.events import Topic
-from tests.support import Bus, eventually, free_port, listening, pbz
+from tests.support import Bus, free_port, listening, pbz, serving
 
 COMMANDS = [
     ["publish"],
@@ -150,46 +144,27 @@ async def test_status_with_nothing_running_says_what_is_down() -> None:
 # --------------------------------------------------------------------------- pbz token
 
 
-@pytest.fixture
-async def provider() -> AsyncIterator[str]:
-    """An OpenID Connect provider's discovery and token endpoints (what Keycloak answers)."""
-    port = free_port()
-    issuer = f"http://127.0.0.1:{port}/realms/pbz"
-    app = FastAPI()
+async def test_token_for_a_demo_person_from_keycloak_opens_a_route_and_clear_refusals() -> None:
+    """``pbz token`` against the real provider (Keycloak, realm pbz): the token it prints is
+    accepted by a service; a wrong password and a provider that is not there are refused
+    clearly."""
+    from services.simulator.realm import DEMO_PASSWORD
+    from services.zone_registry.app import definition as zone_registry
 
-    @app.get("/realms/pbz/.well-known/openid-configuration")
-    async def discovery() -> dict[str, Any]:
-        return {"issuer": issuer, "token_endpoint": f"{issuer}/protocol/openid-connect/token"}
-
-    @app.post("/realms/pbz/protocol/openid-connect/token")
-    async def token(request: Request) -> JSONResponse:
-        form = parse_qs((await request.body()).decode())
-        if form.get("grant_type") == ["password"] and form.get("password") == ["demo"]:
-            return JSONResponse({"access_token": f"token-of-{form['username'][0]}", "token_type": "Bearer"})
-        return JSONResponse({"error": "invalid_grant", "error_description": "Invalid user credentials"}, 401)
-
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
-    task = asyncio.create_task(server.serve())
-    await eventually(lambda: server.started, what="the provider listening")
-    try:
-        yield issuer
-    finally:
-        server.should_exit = True
-        await task
-
-
-async def test_token_for_a_demo_person_and_clear_refusals(provider: str) -> None:
-    env = {"PBZ_OIDC_ISSUER": provider, "PBZ_OIDC_CLIENT_ID": "pbz-cli"}
-    rc, out, err = await pbz("token", "M-H", "--password", "demo", env=env)
+    rc, out, err = await pbz("token", "PO0001", "--password", DEMO_PASSWORD)
     assert rc == 0, err
-    assert out.strip() == "token-of-M-H"
-    rc, out, err = await pbz("token", "M-H", "--password", "wrong", env=env)
-    assert rc == 1 and "no token for M-H: 401 Invalid user credentials" in err
+    token = out.strip()
+    async with serving(zone_registry, as_=None) as (_, http):
+        answer = await http.get("/zones", headers={"Authorization": f"Bearer {token}"})
+        assert answer.status_code == 200, answer.text
+        assert (await http.get("/zones")).status_code == 401
+    rc, out, err = await pbz("token", "PO0001", "--password", "wrong")
+    assert rc == 1 and "no token for PO0001: 401" in err and "Traceback" not in err
     rc, _, err = await pbz(
         "token",
-        "M-H",
+        "PO0001",
         "--password",
-        "demo",
+        DEMO_PASSWORD,
         env={"PBZ_OIDC_ISSUER": f"http://127.0.0.1:{free_port()}/realms/pbz"},
     )
     assert rc == 3 and "identity provider" in err and "Traceback" not in err
