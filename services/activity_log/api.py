@@ -16,7 +16,6 @@ from pydantic import BaseModel, Field
 from shared import zone_copy
 from shared.auth import PrincipalDep, log_access, refuse, require
 from shared.events.catalog import (
-    PERIOD_MONTH,
     PERIOD_ORG,
     PERIOD_YEAR,
     ActivityKind,
@@ -28,7 +27,7 @@ from shared.events.catalog import (
     MemberStanding,
     OrgLifeRule,
 )
-from shared.periods import month_of
+from shared.periods import QUERY_PERIOD_MONTH, month_of
 from shared.service import CommandAccepted, DbDep, IdempotencyKey, RuntimeDep, accept
 
 from . import attendance as attendance_rules
@@ -37,7 +36,7 @@ from .handlers import org_life_results, org_result_doc
 
 router = APIRouter(tags=["activity-log"])
 readers = [Depends(require("party_office", "hse", "zone_member"))]
-Period = Annotated[str, Query(pattern=PERIOD_MONTH, description="YYYY-MM")]
+Period = Annotated[str, Query(pattern=QUERY_PERIOD_MONTH, description="YYYY-MM")]
 
 
 class Rule(BaseModel):

@@ -15,7 +15,6 @@ from pydantic import BaseModel, Field
 from shared import zone_copy
 from shared.auth import PrincipalDep, require
 from shared.events.catalog import (
-    PERIOD_ANY,
     PERIOD_YEAR,
     AssessmentStatus,
     EvaluationSubmit,
@@ -24,13 +23,13 @@ from shared.events.catalog import (
     RevisionReason,
     RollupLevel,
 )
-from shared.periods import month_of
+from shared.periods import QUERY_PERIOD_ANY, month_of
 from shared.service import CommandAccepted, IdempotencyKey, RuntimeDep, accept
 
 from . import corrections, domain, revisions, rollups, store, yearend
 
 router = APIRouter(tags=["assessment"])
-Period = Annotated[str, Query(pattern=PERIOD_ANY, description="YYYY-MM or YYYY-Qn")]
+Period = Annotated[str, Query(pattern=QUERY_PERIOD_ANY, description="YYYY-MM or YYYY-Qn")]
 ROLLUP_PERIOD = r"^(19|20|21)\d{2}(-Q[1-4])?$"
 
 

@@ -10,6 +10,7 @@ from services.activity_log.app import definition as activity_log
 from services.assessment.app import definition as assessment
 from services.permit_fasttrack.app import definition as permit_fasttrack
 from services.zone_registry.app import definition as zone_registry
+from shared.cli.common import CliSettings
 
 EXAMPLE = Path(__file__).resolve().parents[2] / ".env.example"
 
@@ -22,14 +23,15 @@ def listed() -> dict[str, str]:
 def test_every_setting_is_listed_with_its_default_and_nothing_else() -> None:
     example = listed()
     known: set[str] = set()
-    for definition in (zone_registry, activity_log, permit_fasttrack, assessment):
-        defaults = definition.settings_cls.model_construct()
-        for name in definition.settings_cls.model_fields:
+    owners = [(d.title, d.settings_cls) for d in (zone_registry, activity_log, permit_fasttrack, assessment)]
+    for title, settings_cls in [*owners, ("pbz command line", CliSettings)]:
+        defaults = settings_cls.model_construct()
+        for name in settings_cls.model_fields:
             if name == "instance_suffix":
                 continue  # tests only
             var = f"PBZ_{name.upper()}"
             known.add(var)
-            assert var in example, f"{var} ({definition.title}) missing from .env.example"
+            assert var in example, f"{var} ({title}) missing from .env.example"
             default = getattr(defaults, name)
             shown = example[var]
             if isinstance(default, dict | list):
