@@ -74,6 +74,9 @@ class Settings(ServiceSettings):
     # issue 15
     shift_changes: list[str] = Field(default_factory=lambda: ["08:00", "20:00"])
     handover_ack_minutes: float = 30.0
+    # issue 19: office hours of the old sequential sign-off (a zone with signing: sequential)
+    office_opens: str = "08:30"
+    office_closes: str = "17:30"
     # issue 13: sources whose commands carry no actor but are trusted systems, by name, are the
     # shared PBZ_TRUSTED_COMMAND_SOURCES (shared.settings), as for every service.
 
@@ -108,6 +111,8 @@ class Settings(ServiceSettings):
             public_holidays=frozenset(date.fromisoformat(d) for d in self.public_holidays),
             shift_changes=tuple(_hhmm(t) for t in self.shift_changes),
             handover_ack=timedelta(minutes=self.handover_ack_minutes),
+            office_opens=_hhmm(self.office_opens),
+            office_closes=_hhmm(self.office_closes),
             retention=timedelta(days=self.permit_retention_days),
             timezone=self.timezone,
             gas=GasLimits(

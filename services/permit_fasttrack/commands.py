@@ -39,6 +39,7 @@ async def run(
             command.signed_at,
             command.site_presence,
             people,
+            rules,
         )
     elif t == "permit.close":
         permit.close(act, people)

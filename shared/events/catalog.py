@@ -124,6 +124,14 @@ class ZoneRole(StrEnum):
     SUPERVISION_ENGINEER = "supervision_engineer"
     MANAGEMENT_SAFETY = "management_safety"
     MEMBER = "member"
+    # The offices of the old sequential sign-off (``SequentialStep``), held on the roster of a
+    # zone whose ``signing`` is ``sequential``.
+    CONSTRUCTION_SAFETY_OFFICER = "construction_safety_officer"
+    CONTRACTOR_SAFETY_OFFICER = "contractor_safety_officer"
+    CONTRACTOR_ENGINEER = "contractor_engineer"
+    CONTRACTOR_MANAGER = "contractor_manager"
+    SUPERVISION = "supervision"
+    OWNER = "owner"
 
 
 class ActivityKind(StrEnum):
@@ -306,7 +314,9 @@ class CommandRefusal(StrEnum):
     ``not_on_site`` (the approver signs on site, §4.11 a), ``certificate_expired`` (§4.9,
     §4.10), ``extension_beyond_cap`` (§5.1.5, §6.10, §8.2.11, §10.8: beyond the cap a new permit
     is needed, §4.16), ``gas_retest_required`` (§5.3.1 d, §6.3 f), ``isolation_not_removed``
-    (§4.14-4.15), ``site_not_restored`` (§4.14)."""
+    (§4.14-4.15), ``site_not_restored`` (§4.14). In a zone signing ``sequential`` (the old
+    route, ``SigningMode``): ``out_of_turn`` (an office signs only after the one before),
+    ``outside_office_hours`` (the offices sign at their desks, in office hours)."""
 
     UNKNOWN_PERMIT = "unknown_permit"
     PERMIT_FINISHED = "permit_finished"
@@ -344,6 +354,8 @@ class CommandRefusal(StrEnum):
     GUARDIAN_CHANGE_NEEDS_HANDOVER = "guardian_change_needs_handover"
     DUPLICATE_COMMENT = "duplicate_comment"
     UNKNOWN_POSITION = "unknown_position"
+    OUT_OF_TURN = "out_of_turn"
+    OUTSIDE_OFFICE_HOURS = "outside_office_hours"
 
 
 class SuspensionCause(StrEnum):
@@ -1546,6 +1558,9 @@ class PermitSnapshot(Payload):
     revision: int = Field(default=1, ge=1)
     guardian_member_id: str | None = None
     suspension_cause: SuspensionCause | None = None
+    signing: SigningMode = Field(
+        SigningMode.PARALLEL, description="parallel (the zone's roles at once) or sequential (the old route)"
+    )
 
 
 class PermitEvent(Payload):

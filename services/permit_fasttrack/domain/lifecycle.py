@@ -24,12 +24,13 @@ from shared.events.catalog import (
     IsolationKind,
     PermitKind,
     PermitStatus,
+    SigningMode,
     System,
     WorkClass,
     WorkPlanned,
 )
 
-from . import classes, gas
+from . import classes, gas, sequential
 from .conflicts import Placed, conflicts
 from .model import (
     FINISHED,
@@ -147,7 +148,7 @@ class Lifecycle(PermitState):
         self.risk_types = [str(r) for r in plan.risk_types]
         self.contractor_unit_id = plan.contractor_unit_id
         self.linked_permit_ids = [p for p in linked if p != self.permit_id]
-        self.required_roles = classes.required_roles(PermitKind.WORK_PERMIT, self.work_class, self.grade)
+        self.required_roles = self._roles()
         kept = {i.isolation_id: i for i in self.isolations}  # a re-plan keeps what is on site
         self.isolations = [
             kept[i.isolation_id].model_copy(update={"kind": str(i.kind), "point": i.point})
@@ -159,6 +160,13 @@ class Lifecycle(PermitState):
             self.guardian is None or self.guardian.member_id != plan.guardian_member_id
         ):
             self.guardian = Guardian(member_id=plan.guardian_member_id, named_by="work plan")
+
+    def _roles(self) -> list[str]:
+        """The roles that sign: the class's (SPEC §3.3, Table B.1), or in a zone signing
+        sequentially the offices of the old route, in order (work permits only)."""
+        if self.is_work and self.sequential:
+            return list(sequential.OFFICES)
+        return classes.required_roles(self.kind, self.work_class, self.grade)
 
     def request(self, source: str, at: datetime, people: People) -> None:
         """``permit.requested``, then routed to the active zone's roster or blocked without one."""
@@ -173,6 +181,8 @@ class Lifecycle(PermitState):
             return
         rerouted = self.signatures_requested or bool(self.signatures)
         self.zone_id = zone["zone_id"]
+        self.signing = sequential.signing_of(zone) if self.is_work else SigningMode.PARALLEL
+        self.required_roles = self._roles()
         if rerouted:
             self.signatures, self.requests = [], []
             self.record(
@@ -187,7 +197,7 @@ class Lifecycle(PermitState):
         self.blocked_reasons, self.blocked_details = [], []
         self.signatures_requested = True
         self.requests = []
-        for role in self.required_roles:
+        for role in self.waiting_on():  # every role at once, or the first office
             self._ask(role, people.holders(role), at, people)
 
     def _ask(self, role: str, member_ids: list[str], at: datetime, people: People) -> None:
@@ -225,9 +235,11 @@ class Lifecycle(PermitState):
         signed_at: datetime,
         site_presence: str | None,
         people: People,
+        rules: Rules | None = None,
     ) -> bool:
-        """Take a signature, or refuse it with every reason. True when taken."""
-        reasons = self.sign_refusals(act, role, decision, site_presence, people)
+        """Take a signature, or refuse it with every reason. True when taken. In a sequential
+        zone the next office is asked once this one has approved."""
+        reasons = self.sign_refusals(act, role, decision, site_presence, people, rules)
         if reasons:
             self.refuse(act, reasons)
             return False
@@ -254,10 +266,19 @@ class Lifecycle(PermitState):
         elif set(self.required_roles) <= self.approved_roles():
             self.status = PermitStatus.APPROVED
             self.record("permit.approved", SYSTEM, act.at)
+        elif self.sequential:
+            for office in self.waiting_on():
+                self._ask(office, people.holders(office), act.at, people)
         return True
 
     def sign_refusals(
-        self, act: Act, role: str, decision: str, site_presence: str | None, people: People
+        self,
+        act: Act,
+        role: str,
+        decision: str,
+        site_presence: str | None,
+        people: People,
+        rules: Rules | None = None,
     ) -> list[str]:
         reasons = actor_refusals(act.actor, act.member_id)
         if self.status in FINISHED:
@@ -270,6 +291,8 @@ class Lifecycle(PermitState):
             reasons.append(R.ROLE_ALREADY_SIGNED)
         if any(s.member_id == act.member_id and s.role != role for s in self.signatures):
             reasons.append(R.ALREADY_SIGNED_OTHER_ROLE)
+        if self.sequential and role in self.required_roles:
+            reasons += sequential.turn_refusals(role, self.signed_roles(), act.at, rules or Rules())
         reasons += holder_refusals(people, act.member_id, role, local_date(act.at, people_tz(people)))
         if (
             self.is_work

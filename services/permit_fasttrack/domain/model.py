@@ -16,8 +16,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-from shared.events.catalog import PermitKind, PermitStatus, WorkPlanned
+from shared.events.catalog import PermitKind, PermitStatus, SigningMode, WorkPlanned
 
+from . import sequential
 from .gas import GasReading
 
 SYSTEM = "permit-fasttrack"
@@ -188,6 +189,7 @@ class PermitState(BaseModel):
     sla_deadline: datetime
     sla_breached: bool = False
     required_roles: list[str] = Field(default_factory=list)
+    signing: SigningMode = SigningMode.PARALLEL  # the zone's, when the permit was routed to it
     signatures_requested: bool = False
     requests: list[SignatureRequest] = Field(default_factory=list)
     signatures: list[Signature] = Field(default_factory=list)
@@ -277,8 +279,17 @@ class PermitState(BaseModel):
     def approved_roles(self) -> set[str]:
         return {s.role for s in self.signatures if s.decision == "approve"}
 
+    @property
+    def sequential(self) -> bool:
+        return self.signing == SigningMode.SEQUENTIAL
+
     def waiting_on(self) -> list[str]:
+        """The roles still to sign: all of them at once, or in a sequential zone the office
+        whose turn it is."""
         done = self.signed_roles()
+        if self.sequential:
+            office = sequential.next_office(done)
+            return [] if office is None else [office]
         return [r for r in self.required_roles if r not in done]
 
     def waiting_members(self) -> list[str]:
@@ -316,6 +327,7 @@ class PermitState(BaseModel):
             "revision": self.revision,
             "guardian_member_id": self.guardian.member_id if self.guardian else None,
             "suspension_cause": self.suspension.cause if self.suspension else None,
+            "signing": str(self.signing),
         }
 
     def store_doc(self) -> dict[str, Any]:

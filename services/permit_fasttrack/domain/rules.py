@@ -88,6 +88,9 @@ class Rules:
     # handover (issue 15): shift changes and how long after one the handover may be acknowledged
     shift_changes: tuple[time, ...] = (time(8, 0), time(20, 0))
     handover_ack: timedelta = timedelta(minutes=30)
+    # issue 19: the old sequential sign-off's offices sign at their desks, on working days
+    office_opens: time = time(8, 30)
+    office_closes: time = time(17, 30)
     # Appendix B.3: permits are kept at least one year
     retention: timedelta = timedelta(days=365)
     gas: GasLimits = field(default_factory=GasLimits)

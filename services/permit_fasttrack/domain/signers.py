@@ -24,6 +24,7 @@ from shared.actor import Actor
 from shared.events.catalog import CommandRefusal as R
 
 from .classes import REGISTER_ROLES
+from .sequential import OFFICE_UNIT
 
 # Table B.1's approvers of "the unit" (所在单位): held for the host unit where the work is.
 UNIT_REGISTER_ROLES = frozenset({"plant_manager", "professional_department", "power_supply_unit"})
@@ -33,6 +34,7 @@ ROLE_UNIT = {
     "construction_lead": "construction",
     "supervision_engineer": "supervision",
     "management_safety": "management",
+    **OFFICE_UNIT,  # the old sequential sign-off's offices (issue 19)
 }
 CREW_UNITS = {"construction", "subcontractor"}
 
