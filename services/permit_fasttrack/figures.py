@@ -1,6 +1,7 @@
 """The figures ``GET /stats`` answers, from stored permits (pure): work permits and drawing reviews
 counted apart (issue 15), by status, by class and grade, cycle time (request → first issue), SLA,
-block reasons, suspensions by cause, conflicts by rule; drawing review rounds and comments."""
+block reasons, suspensions by cause, conflicts by rule; drawing review rounds and comments; work
+permits by signing mode (issue 19: the old sequential route measured beside the zones')."""
 
 from __future__ import annotations
 
@@ -54,6 +55,11 @@ class Stats(BaseModel):
     work_permits: WorkPermitStats
     drawing_reviews: DrawingStats
     zones: dict[str, PermitStats]
+    by_signing: dict[str, PermitStats] = Field(
+        default_factory=dict,
+        description="Work permits by their zone's signing mode: parallel (the zones' on-site route) "
+        "or sequential (the old route played through the same service): both columns measured",
+    )
 
 
 def _p90(values: list[float]) -> float | None:
@@ -168,4 +174,13 @@ def stats(permits: list[dict[str, Any]]) -> Stats:
         work_permits=work_figures(work),
         drawing_reviews=drawing_figures(drawings),
         zones={z: PermitStats(**base(ps)) for z, ps in sorted(zones.items())},
+        by_signing={mode: PermitStats(**base(ps)) for mode, ps in sorted(by_signing(work).items())},
     )
+
+
+def by_signing(work: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Work permits by signing mode (a permit stored before the mode existed was parallel)."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for p in work:
+        out.setdefault(str(p.get("signing") or "parallel"), []).append(p)
+    return out

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from services.permit_fasttrack import figures
 from services.permit_fasttrack.domain import Permit
 from services.permit_fasttrack.domain.sequential import (
     OFFICES,
@@ -125,3 +126,24 @@ def test_office_hours_and_the_next_opening() -> None:
     assert next_opening(at(19, days=3), R) == at(8, 30, days=6)  # Friday evening → Monday
     assert next_opening(at(9, days=4), R).tzinfo is TZ
     assert next_office(set()) == "construction_safety_officer" and next_office(set(OFFICES)) is None
+
+
+def test_stats_measure_each_signing_mode_apart() -> None:
+    def doc(signing: str | None, minutes: int) -> dict[str, Any]:
+        d = {
+            "kind": "work_permit",
+            "status": "issued",
+            "requested_at": at(7),
+            "issued_at": at(7, minutes),
+            "sla_deadline": at(11),
+            "history": [],
+        }
+        return d if signing is None else {**d, "signing": signing}
+
+    s = figures.stats(
+        [doc(None, 30), doc("parallel", 50), doc("sequential", 0) | {"issued_at": at(9, days=2)}]
+    )
+    assert set(s.by_signing) == {"parallel", "sequential"}
+    assert s.by_signing["parallel"].count == 2 and s.by_signing["parallel"].median_cycle_minutes == 40.0
+    assert s.by_signing["sequential"].median_cycle_minutes == 2 * 1440 + 120
+    assert s.by_signing["sequential"].issued_within_sla_share == 0.0
