@@ -45,7 +45,7 @@ async def test_a_sequential_zone_asks_each_office_after_the_one_before_in_office
         await site.plan(f"WS-{t}", [], at(15), at(17), at(7))
         events = await site.wait(p, "permit.signature-requested")
         assert asked(events, p) == ["construction_safety_officer"]
-        assert of(events, p, "permit.requested")[0].data["permit"]["signing"] == "sequential"
+        assert of(events, p, "permit.signature-requested")[0].data["permit"]["signing"] == "sequential"
 
         # Before the office opens, and out of turn: refused, with the reason.
         await site.sign(p, "construction_safety_officer", at(7, 30), member_id="Q-1")
