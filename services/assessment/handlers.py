@@ -175,7 +175,7 @@ async def on_zone_changed(ctx: HandlerContext, previous: dict[str, Any] | None, 
     are joined when a result is computed, never rewritten): closed periods get a revision.
     Every floating member the zone ever had is kept (the year-end report counts them all,
     not only those on the roster now)."""
-    await _keep_floating(ctx, zone)
+    _keep_floating(ctx, previous, zone)
     added = set(zone["project_ids"]) - set((previous or {}).get("project_ids", []))
     if not added:
         return
@@ -188,21 +188,23 @@ async def on_zone_changed(ctx: HandlerContext, previous: dict[str, Any] | None, 
 zone_copy.register(handlers, on_change=on_zone_changed)
 
 
-async def _keep_floating(ctx: HandlerContext, zone: dict[str, Any]) -> None:
+def _keep_floating(ctx: HandlerContext, previous: dict[str, Any] | None, zone: dict[str, Any]) -> None:
+    """One document per floating member the zone ever had, written when the member is new to
+    the zone or their away/transfer dates changed (no read: the previous snapshot says)."""
+    before = {m["member_id"]: m for m in (previous or {}).get("members", [])}
+    keys = ("away_since", "joined_on", "transferred_on")
     for m in zone.get("members", []):
         if not m.get("away_since"):
+            continue
+        old = before.get(m["member_id"])
+        if old is not None and all(old.get(k) == m.get(k) for k in keys):
             continue
         doc = {
             "_id": f"{zone['zone_id']}|{m['member_id']}",
             "zone_id": zone["zone_id"],
             "member_id": m["member_id"],
-            "away_since": m["away_since"],
-            "joined_on": m.get("joined_on"),
-            "transferred_on": m.get("transferred_on"),
         }
-        kept = await ctx.get(store.FLOATING, doc["_id"])
-        if kept is None or kept.get("transferred_on") != doc["transferred_on"]:
-            ctx.put(store.FLOATING, doc)
+        ctx.put(store.FLOATING, {**doc, **{k: m.get(k) for k in keys}})
 
 
 @handlers.on("project.registered")
