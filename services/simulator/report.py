@@ -141,6 +141,15 @@ async def build_report(
         "p90": _p90(seq),
         "assumption": "one working day per department in turn; drawing review 10 days",
     }
+    # Which figures are observations and which are not (issue 19 asks the report to say so):
+    # the old route is not played by the simulator yet, and the savings are its own inputs.
+    rep.data["provenance"] = {
+        "sequential_signoff_days": "assumed",
+        "benefit.cost_saved_cny": "input",
+        "benefit.days_saved": "input",
+        "permits": "measured",
+        "drawings": "measured",
+    }
     for permit_id, expected in sorted(truth.blocked_reasons.items()):
         r = await pf.get(f"/permits/{permit_id}")
         if r.status_code == 404:
@@ -313,7 +322,8 @@ def render(rep: Report) -> str:
         f"{int(f.get('safety.environmental', 0))} environmental, {int(f.get('safety.near_miss', 0))} near misses",
         f"Quality      {int(f.get('quality.excellent', 0))}/{int(f.get('quality.inspected', 0))} procedures excellent"
         f" ({_pct(f.get('quality.excellent', 0) / f['quality.inspected'] if f.get('quality.inspected') else None)})",
-        f"Benefit      CNY {f.get('benefit.cost_saved_cny', 0):,.0f} and {f.get('benefit.days_saved', 0):.0f} days saved",
+        f"Benefit      CNY {f.get('benefit.cost_saved_cny', 0):,.0f} and {f.get('benefit.days_saved', 0):.0f} days saved"
+        " (inputs: the simulator's benefit facts, read back, not measured)",
     ]
     ranking = d["ranking"]["ranking"]
     if ranking:
@@ -353,7 +363,7 @@ def _permit_lines(p: dict[str, Any], seq: dict[str, Any], d: dict[str, Any]) -> 
             f"{k} {v}" for k, v in sorted(p.get("by_class_grade", {}).items(), key=lambda kv: -kv[1])
         ),
         f"Cycle        request→issue median {_minutes(p.get('median_cycle_minutes'))}, p90 {_minutes(p.get('p90_cycle_minutes'))}"
-        f"  vs sequential sign-off median {seq['median']:.0f} d, p90 {seq['p90']:.0f} d",
+        f"  vs sequential sign-off median {seq['median']:.0f} d, p90 {seq['p90']:.0f} d (assumed, not played: {seq['assumption']})",
         f"SLA          {_pct(p.get('issued_within_sla_share'))} issued within SLA; {p.get('sla_breaches', 0)} breaches ({p.get('open_sla_breaches', 0)} still open)",
         "Blocked for  "
         + (
