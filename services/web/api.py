@@ -6,22 +6,24 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from . import domain, views
 from .client import PERMITS, Services
 from .i18n import Translator
-from .pages import signed_in, translator
+from .pages import api_problem, signed_in, translator
 from .settings import SERVICE_PORTS, WebSettings
 
 
 class Problem(BaseModel):
     detail: str
-    reason: str = Field(description="token_missing, role_required, not_in_zone, not_found, service_unavailable...")
+    reason: str = Field(
+        description="token_missing, role_required, not_in_zone, not_found, service_unavailable..."
+    )
 
 
 class Health(BaseModel):
@@ -50,6 +52,7 @@ class PermitState(BaseModel):
 
 
 SIGNED_IN: dict[int | str, dict[str, Any]] = {
+    422: {"model": Problem, "description": "A parameter breaks its schema (invalid_request)"},
     401: {"model": Problem, "description": "No signed-in session (token_missing)"},
     403: {"model": Problem, "description": "Signed in, but this person may not read it (role_required, ...)"},
     503: {"model": Problem, "description": "A service does not answer (service_unavailable)"},
@@ -59,16 +62,17 @@ router = APIRouter(tags=["web"])
 
 
 @router.get("/api/dashboard", response_model=domain.Dashboard, responses=SIGNED_IN)
-async def dashboard(request: Request) -> Any:
-    """Every figure of the party office's dashboard (the page asks for it every few seconds)."""
+async def dashboard(
+    request: Request,
+    period: Annotated[str | None, Query(pattern=domain.PERIOD.pattern, description="YYYY-MM")] = None,
+) -> Any:
+    """Every figure of the party office's dashboard (the page asks for it every few seconds):
+    the cadence and ranking of ``period`` (default: the running month by the services' clock)."""
     user = await signed_in(request)
     if not user.has("party_office"):
-        from .pages import api_problem
-
         return api_problem(403, "role_required", "the dashboard is the party office's")
-    return await views.dashboard(
-        request.app.state.services, user.token, request.app.state.tz, request.app.state.permit_details
-    )
+    state = request.app.state
+    return await views.dashboard(state.services, user.token, state.tz, state.permit_details, period)
 
 
 @router.get(

@@ -61,14 +61,20 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
-def create_app(settings: WebSettings | None = None, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
+def create_app(
+    settings: WebSettings | None = None, transport: httpx.AsyncBaseTransport | None = None
+) -> FastAPI:
     settings = settings or WebSettings()
     services = Services(settings, transport)
     identity = Identity(settings, transport)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        log.info("web started: services %s, provider %s", settings.service_url("zone-registry"), settings.oidc_issuer)
+        log.info(
+            "web started: services %s, provider %s",
+            settings.service_url("zone-registry"),
+            settings.oidc_issuer,
+        )
         try:
             yield
         finally:

@@ -6,6 +6,7 @@ zone's activity calendar, the SLA left on an inbox item."""
 from __future__ import annotations
 
 import calendar
+import re
 import statistics
 from collections import Counter
 from collections.abc import Iterable
@@ -78,6 +79,7 @@ class Dashboard(BaseModel):
     """Every figure of the party office's dashboard, as the services answered them."""
 
     period: str
+    months: tuple[str, str] | None = Field(description="The months before and after the period")
     zone_names: dict[str, str]
     coverage: CoverageView
     zones_by_mode: dict[str, int]
@@ -309,6 +311,16 @@ def month_calendar(period: str, activities: Iterable[dict[str, Any]], tz: ZoneIn
             [Day(day=d, activities=by_day.get(d, [])) if d.month == month else Day(day=None) for d in week]
         )
     return weeks
+
+
+def neighbour_months(period: str) -> tuple[str, str]:
+    """The months before and after ``period`` (YYYY-MM)."""
+    first, last = month_bounds(period)
+    before, after = first - timedelta(days=1), last + timedelta(days=1)
+    return f"{before.year:04d}-{before.month:02d}", f"{after.year:04d}-{after.month:02d}"
+
+
+PERIOD = re.compile(r"^(19|20|21)\d{2}-(0[1-9]|1[0-2])$")
 
 
 def month_bounds(period: str) -> tuple[date, date]:

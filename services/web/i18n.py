@@ -7,7 +7,7 @@ time zone. ``N_`` marks a message for extraction where it is translated later (l
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime as DateTime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -82,13 +82,13 @@ class Translator:
     def percent(self, share: float | None) -> str:
         return "—" if share is None else format_percent(share, format="#,##0%", locale=self.locale)
 
-    def datetime(self, value: datetime | str | None) -> str:
+    def datetime(self, value: DateTime | str | None) -> str:
         when = parse_time(value)
         if when is None:
             return "—"
         return format_datetime(when.astimezone(self.tz), format="short", tzinfo=self.tz, locale=self.locale)
 
-    def date(self, value: datetime | str | None) -> str:
+    def date(self, value: DateTime | str | None) -> str:
         when = parse_time(value)
         if when is None:
             return "—"
@@ -99,16 +99,16 @@ class Translator:
         if minutes is None:
             return "—"
         late = minutes < 0
-        m = int(round(abs(minutes)))
+        m = round(abs(minutes))
         text = self.gettext("%(h)s h %(m)s min", h=self.number(m // 60), m=m % 60)
         return self.gettext("%(t)s late", t=text) if late else text
 
 
-def parse_time(value: datetime | str | None) -> datetime | None:
-    if value is None or isinstance(value, datetime):
+def parse_time(value: DateTime | str | None) -> DateTime | None:
+    if value is None or isinstance(value, DateTime):
         return value
     try:
-        return datetime.fromisoformat(value)
+        return DateTime.fromisoformat(value)
     except ValueError:
         return None
 
@@ -221,7 +221,12 @@ CODE_LABELS: dict[str, dict[str, str]] = {
     },
     "decision": {"approve": N_("Approved"), "reject": N_("Rejected")},
     "what": {"signature": N_("Signature"), "completion_acceptance": N_("Completion acceptance")},
-    "grade_result": {"excellent": N_("Excellent"), "good": N_("Good"), "pass": N_("Pass"), "fail": N_("Fail")},
+    "grade_result": {
+        "excellent": N_("Excellent"),
+        "good": N_("Good"),
+        "pass": N_("Pass"),
+        "fail": N_("Fail"),
+    },
     "indicator": {
         "party_building": N_("Party building"),
         "safety": N_("Safety"),

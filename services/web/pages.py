@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
@@ -123,11 +123,17 @@ async def language(request: Request, locale: str, next: str = "/") -> Response:
 # --------------------------------------------------------------------------- pages
 
 
-async def dashboard_page(request: Request) -> Response:
+def month(period: str | None) -> str | None:
+    """A month asked for in the address (YYYY-MM); anything else: the running month."""
+    return period if period is not None and domain.PERIOD.match(period) else None
+
+
+async def dashboard_page(request: Request, period: str | None = None) -> Response:
     user = await signed_in(request)
     if not user.has("party_office"):
         return refusal(request, "role_required")
-    data = await views.dashboard(services(request), user.token, request.app.state.tz, request.app.state.permit_details)
+    state = request.app.state
+    data = await views.dashboard(services(request), user.token, state.tz, state.permit_details, month(period))
     t = translator(request)
     return render(request, "dashboard.html", d=data, labels=json.dumps(chart_labels(t), ensure_ascii=False))
 
@@ -164,9 +170,9 @@ async def zones_page(request: Request) -> Response:
     return render(request, "zones.html", zones=zones)
 
 
-async def zone_page(request: Request, zone_id: str) -> Response:
+async def zone_page(request: Request, zone_id: str, period: str | None = None) -> Response:
     user = await signed_in(request)
-    data = await views.zone_page(services(request), user.token, zone_id, request.app.state.tz)
+    data = await views.zone_page(services(request), user.token, zone_id, request.app.state.tz, month(period))
     return render(request, "zone.html", **data)
 
 
@@ -203,7 +209,9 @@ async def permit_sign(request: Request, permit_id: str) -> Response:
     site = str(form.get("site_presence") or "").strip()
     if site:
         body["site_presence"] = site
-    await services(request).post(PERMITS, f"/permits/{permit_id}/sign", user.token, body, str(form.get("key") or "") or None)
+    await services(request).post(
+        PERMITS, f"/permits/{permit_id}/sign", user.token, body, str(form.get("key") or "") or None
+    )
     return RedirectResponse(f"/permits/{permit_id}?sent={decision}", status_code=303)
 
 
@@ -227,7 +235,9 @@ async def permit_checkin(request: Request, permit_id: str) -> Response:
         "organizer_member_id": user.member_id,
         "attendee_member_ids": [user.member_id],
     }
-    await services(request).post(ACTIVITIES, "/activities", user.token, record, str(form.get("key") or "") or None)
+    await services(request).post(
+        ACTIVITIES, "/activities", user.token, record, str(form.get("key") or "") or None
+    )
     return RedirectResponse(f"/permits/{permit_id}?sent=checkin", status_code=303)
 
 
@@ -280,25 +290,35 @@ async def on_service(request: Request, exc: Exception) -> Response:
 async def on_http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     if request.url.path.startswith("/api/"):
-        return api_problem(exc.status_code, "not_found" if exc.status_code == 404 else "invalid_request", str(exc.detail))
+        return api_problem(
+            exc.status_code, "not_found" if exc.status_code == 404 else "invalid_request", str(exc.detail)
+        )
     return render(request, "problem.html", status=exc.status_code, reason="not_found", service="web")
 
 
+ROUTES: list[tuple[str, str, Any]] = [
+    ("GET", "/", home),
+    ("GET", "/login", login),
+    ("GET", "/auth/callback", callback),
+    ("POST", "/logout", logout),
+    ("GET", "/lang/{locale}", language),
+    ("GET", "/dashboard", dashboard_page),
+    ("GET", "/zones", zones_page),
+    ("GET", "/zones/{zone_id}", zone_page),
+    ("GET", "/inbox", inbox_page),
+    ("GET", "/permits/{permit_id}", permit_page),
+    ("POST", "/permits/{permit_id}/sign", permit_sign),
+    ("POST", "/permits/{permit_id}/checkin", permit_checkin),
+    ("GET", "/permits/{permit_id}/document", permit_document),
+]
+
+
 def install(app: FastAPI) -> None:
-    page = {"response_class": HTMLResponse, "include_in_schema": False}
-    app.add_api_route("/", home, methods=["GET"], **page)
-    app.add_api_route("/login", login, methods=["GET"], **page)
-    app.add_api_route("/auth/callback", callback, methods=["GET"], **page)
-    app.add_api_route("/logout", logout, methods=["POST"], **page)
-    app.add_api_route("/lang/{locale}", language, methods=["GET"], **page)
-    app.add_api_route("/dashboard", dashboard_page, methods=["GET"], **page)
-    app.add_api_route("/zones", zones_page, methods=["GET"], **page)
-    app.add_api_route("/zones/{zone_id}", zone_page, methods=["GET"], **page)
-    app.add_api_route("/inbox", inbox_page, methods=["GET"], **page)
-    app.add_api_route("/permits/{permit_id}", permit_page, methods=["GET"], **page)
-    app.add_api_route("/permits/{permit_id}/sign", permit_sign, methods=["POST"], **page)
-    app.add_api_route("/permits/{permit_id}/checkin", permit_checkin, methods=["POST"], **page)
-    app.add_api_route("/permits/{permit_id}/document", permit_document, methods=["GET"], **page)
+    """The pages (not in the OpenAPI document: HTML for people) and the error pages."""
+    router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+    for method, path, endpoint in ROUTES:
+        router.add_api_route(path, endpoint, methods=[method])
+    app.include_router(router)
     app.add_exception_handler(SignInRequired, on_sign_in)
     for exc in (Refused, NotFound, Unavailable, Invalid):
         app.add_exception_handler(exc, on_service)

@@ -55,7 +55,9 @@ class WebSettings(ServiceSettings):
 
     @property
     def oidc_metadata_url(self) -> str:
-        return self.web_oidc_metadata_url or f"{self.oidc_issuer.rstrip('/')}/.well-known/openid-configuration"
+        return (
+            self.web_oidc_metadata_url or f"{self.oidc_issuer.rstrip('/')}/.well-known/openid-configuration"
+        )
 
     @property
     def port(self) -> int:

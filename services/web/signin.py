@@ -202,7 +202,9 @@ class Identity:
             raise SignInRequired
         if session["expires_at"] - time.time() < REFRESH_MARGIN_S:
             await self._refresh(session)
-        return User(member_id=session["member_id"], roles=frozenset(session["roles"]), token=session["access"])
+        return User(
+            member_id=session["member_id"], roles=frozenset(session["roles"]), token=session["access"]
+        )
 
     async def end_session_url(self, id_token: str | None) -> str:
         metadata = await self.oauth.create_client(PROVIDER).load_server_metadata()  # type: ignore[union-attr]

@@ -23,7 +23,9 @@ class PermitDetails:
         self._kept: dict[str, tuple[Any, dict[str, Any]]] = {}
         self._gate = asyncio.Semaphore(concurrency)
 
-    async def of(self, services: Services, token: str, snapshots: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    async def of(
+        self, services: Services, token: str, snapshots: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
         async def one(s: dict[str, Any]) -> dict[str, Any]:
             mark = s.get("version", s)
             kept = self._kept.get(s["permit_id"])
@@ -48,15 +50,19 @@ async def all_pages(services: Services, service: str, path: str, token: str, **p
         page += 1
 
 
-async def dashboard(services: Services, token: str, tz: ZoneInfo, details: PermitDetails) -> domain.Dashboard:
+async def dashboard(
+    services: Services, token: str, tz: ZoneInfo, details: PermitDetails, period: str | None = None
+) -> domain.Dashboard:
+    """Every figure of the dashboard: cadence and ranking of ``period`` (the running month by
+    the services' clock when None); coverage, members and permits as they stand."""
     get = services.get
     zones, coverage, projects, zstats, compliance, ranking, pstats, permits = await asyncio.gather(
         get(ZONES, "/zones", token),
         get(ZONES, "/coverage", token),
         get(ZONES, "/projects", token, key_project="true"),
         get(ZONES, "/stats", token),
-        get(ACTIVITIES, "/compliance", token),
-        get(ASSESSMENT, "/assessments", token),
+        get(ACTIVITIES, "/compliance", token, period=period),
+        get(ASSESSMENT, "/assessments", token, period=period),
         get(PERMITS, "/stats", token),
         all_pages(services, PERMITS, "/permits", token),
     )
@@ -68,6 +74,7 @@ async def dashboard(services: Services, token: str, tz: ZoneInfo, details: Permi
     blocks = (pstats.get("work_permits") or pstats["overall"])["blocked_reasons"]
     return domain.Dashboard(
         period=ranking["period"],
+        months=domain.neighbour_months(ranking["period"]) if domain.PERIOD.match(ranking["period"]) else None,
         zone_names=names,
         coverage=domain.coverage_view(coverage, projects, zones),
         zones_by_mode=zstats["zones_by_mode"],
@@ -86,16 +93,19 @@ async def dashboard(services: Services, token: str, tz: ZoneInfo, details: Permi
     )
 
 
-async def zone_page(services: Services, token: str, zone_id: str, tz: ZoneInfo) -> dict[str, Any]:
-    """The zone's roster (as much as this person may see), activities, problems, cadence and
+async def zone_page(
+    services: Services, token: str, zone_id: str, tz: ZoneInfo, period: str | None = None
+) -> dict[str, Any]:
+    """The zone's roster (as much as this person may see), a month's activities and cadence
+    (the running month by the services' clock unless ``period`` names one), problems and
     assessment. The roster read comes first: a refusal there stops the page."""
     get = services.get
     zone = await get(ZONES, f"/zones/{zone_id}", token)
     compliance, problems, history, live = await asyncio.gather(
-        get(ACTIVITIES, f"/zones/{zone_id}/compliance", token),
+        get(ACTIVITIES, f"/zones/{zone_id}/compliance", token, period=period),
         get(ACTIVITIES, f"/zones/{zone_id}/problems", token),
         get(ASSESSMENT, f"/zones/{zone_id}/assessments", token),
-        get(ASSESSMENT, f"/zones/{zone_id}/live", token),
+        get(ASSESSMENT, f"/zones/{zone_id}/live", token, period=period),
     )
     period = compliance["period"]
     first, last = domain.month_bounds(period)
@@ -107,6 +117,7 @@ async def zone_page(services: Services, token: str, zone_id: str, tz: ZoneInfo) 
         "units": domain.unit_names([zone]),
         "compliance": compliance,
         "period": period,
+        "months": domain.neighbour_months(period),
         "calendar": domain.month_calendar(period, activities, tz),
         "activities": activities,
         "problems": problems,

@@ -17,15 +17,16 @@
     if (!charts[id]) charts[id] = echarts.init(el, null, { renderer: "canvas", locale: locale.indexOf("zh") === 0 ? "ZH" : "EN" });
     return charts[id];
   }
-  function bars(id, names, series, horizontal) {
+  function bars(id, names, series, horizontal, unit) {
     var c = chart(id);
     if (!c) return;
-    var cat = { type: "category", data: names, axisLabel: { interval: 0, width: 120, overflow: "truncate" } };
+    var cat = { type: "category", data: names, name: unit || "", nameLocation: "end",
+      axisLabel: { interval: 0, width: horizontal ? 140 : 60, overflow: "truncate", hideOverlap: true } };
     var val = { type: "value", minInterval: 1 };
     c.setOption({
       color: palette, animation: false, tooltip: { trigger: "axis" },
       legend: series.length > 1 ? { top: 0 } : undefined,
-      grid: { left: horizontal ? 150 : 40, right: 16, top: series.length > 1 ? 30 : 12, bottom: 40, containLabel: false },
+      grid: { left: horizontal ? 150 : 40, right: unit ? 48 : 16, top: series.length > 1 ? 30 : 12, bottom: 40, containLabel: false },
       xAxis: horizontal ? val : cat, yAxis: horizontal ? cat : val, series: series
     }, true);
   }
@@ -37,7 +38,8 @@
       { name: labels.series.uncovered, type: "bar", stack: "c", data: hosts.map(function (h) { return h.total - h.covered; }) }
     ], true);
     var modes = chart("chart-modes");
-    if (modes) modes.setOption({ color: palette, animation: false, tooltip: {}, series: [{ type: "pie", radius: ["40%", "70%"],
+    if (modes) modes.setOption({ color: palette, animation: false, tooltip: {}, legend: { bottom: 0 },
+      series: [{ type: "pie", radius: ["35%", "60%"], center: ["50%", "45%"], label: { formatter: "{c}" },
       data: Object.keys(d.zones_by_mode).map(function (m) { return { name: label("mode", m), value: d.zones_by_mode[m] }; }) }] }, true);
     var heat = chart("chart-heatmap");
     if (heat) heat.setOption({
@@ -45,7 +47,7 @@
       grid: { left: 160, right: 16, top: 10, bottom: 70 },
       xAxis: { type: "category", data: d.heatmap.rules.map(function (r) { return label("rule", r); }), axisLabel: { interval: 0 } },
       yAxis: { type: "category", data: d.heatmap.zones.map(function (z) { return d.zone_names[z] || z; }) },
-      visualMap: { min: 0, max: 1, calculable: false, orient: "horizontal", left: "center", bottom: 0, text: ["1", "0"],
+      visualMap: { min: 0, max: 1, dimension: 2, calculable: false, orient: "horizontal", left: "center", bottom: 0, text: ["1", "0"],
         inRange: { color: ["#b91c1c", "#f59e0b", "#15803d"] } },
       series: [{ type: "heatmap", name: labels.series.met, data: d.heatmap.cells.filter(function (c) { return c[2] !== null; }),
         label: { show: true, formatter: function (p) { return p.value[3] + "/" + p.value[4]; } } }]
@@ -54,17 +56,16 @@
     if (funnel) funnel.setOption({ color: palette, animation: false, tooltip: {}, series: [{ type: "funnel", sort: "none", left: "10%", width: "80%",
       label: { position: "inside", color: "#fff" },
       data: ["requested", "approved", "issued", "closed"].map(function (s) { return { name: labels.funnel[s], value: d.funnel[s] }; }) }] }, true);
-    var bins = d.cycle.bins.map(function (b) { return b + " " + labels.series.hours; });
-    bars("chart-cycle", bins, [
+    bars("chart-cycle", d.cycle.bins, [
       { name: labels.series.within, type: "bar", stack: "f", data: d.cycle.fast_track_within_sla },
       { name: labels.series.late, type: "bar", stack: "f", data: d.cycle.fast_track_late },
       { name: labels.series.sequential, type: "bar", data: d.cycle.sequential }
-    ]);
+    ], false, labels.series.hours);
     var reasons = Object.keys(d.blocked_reasons);
     bars("chart-blocks", reasons.map(function (r) { return label("block", r); }),
       [{ type: "bar", name: labels.series.permits, data: reasons.map(function (r) { return d.blocked_reasons[r]; }) }], true);
-    bars("chart-drawings", d.drawing_days.bins.map(function (b) { return b + " " + labels.series.days; }),
-      [{ type: "bar", name: labels.series.drawings, data: d.drawing_days.counts }]);
+    bars("chart-drawings", d.drawing_days.bins,
+      [{ type: "bar", name: labels.series.drawings, data: d.drawing_days.counts }], false, labels.series.days);
     var sev = Object.keys(d.incidents);
     bars("chart-incidents", sev.map(function (s) { return label("severity", s); }),
       [{ type: "bar", data: sev.map(function (s) { return d.incidents[s]; }) }]);
@@ -120,7 +121,7 @@
   }
 
   function poll() {
-    fetch("/api/dashboard", { credentials: "same-origin", headers: { Accept: "application/json" } })
+    fetch("/api/dashboard" + window.location.search, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (d) { if (d) { data = d; draw(d); figures(d); document.body.setAttribute("data-refreshed", d.updated_at); } })
       .catch(function () {})
