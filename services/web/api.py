@@ -13,7 +13,7 @@ from fastapi import APIRouter, FastAPI, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from . import domain, views
-from .client import PERMITS, Services
+from .client import PERMITS, Services, at
 from .i18n import Translator
 from .pages import api_problem, signed_in, translator
 from .settings import SERVICE_PORTS, WebSettings
@@ -84,7 +84,7 @@ async def permit_state(request: Request, permit_id: str) -> PermitState:
     """A permit's state as the signer's screen shows it, in the person's language."""
     user = await signed_in(request)
     services: Services = request.app.state.services
-    p = await services.get(PERMITS, f"/permits/{permit_id}", user.token)
+    p = await services.get(PERMITS, at("permits", permit_id), user.token)
     return state_of(p, translator(request))
 
 

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import uuid
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -19,6 +20,11 @@ from .settings import SERVICE_PORTS, WebSettings
 log = logging.getLogger("pbz.web.client")
 
 ZONES, ACTIVITIES, PERMITS, ASSESSMENT = SERVICE_PORTS  # the services' titles
+
+
+def at(*parts: str) -> str:
+    """A service's path from its segments, each escaped (an id is data, never a path)."""
+    return "/" + "/".join(quote(str(part), safe="") for part in parts)
 
 
 class ServiceError(Exception):

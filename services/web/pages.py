@@ -10,6 +10,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -18,7 +19,7 @@ from markupsafe import Markup
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import domain, i18n, views
-from .client import ACTIVITIES, PERMITS, ZONES, Invalid, NotFound, Refused, Services, Unavailable
+from .client import ACTIVITIES, PERMITS, ZONES, Invalid, NotFound, Refused, Services, Unavailable, at
 from .signin import Identity, SignInRequired, User, csrf_ok, csrf_token, safe_next
 
 log = logging.getLogger("pbz.web.pages")
@@ -210,9 +211,9 @@ async def permit_sign(request: Request, permit_id: str) -> Response:
     if site:
         body["site_presence"] = site
     await services(request).post(
-        PERMITS, f"/permits/{permit_id}/sign", user.token, body, str(form.get("key") or "") or None
+        PERMITS, at("permits", permit_id, "sign"), user.token, body, str(form.get("key") or "") or None
     )
-    return RedirectResponse(f"/permits/{permit_id}?sent={decision}", status_code=303)
+    return RedirectResponse(f"{at('permits', permit_id)}?sent={decision}", status_code=303)
 
 
 async def permit_checkin(request: Request, permit_id: str) -> Response:
@@ -221,7 +222,7 @@ async def permit_checkin(request: Request, permit_id: str) -> Response:
     form = await request.form()
     if not csrf_ok(request, form.get("csrf_token")):
         return refusal(request, "csrf_failed")
-    permit = await services(request).get(PERMITS, f"/permits/{permit_id}", user.token)
+    permit = await services(request).get(PERMITS, at("permits", permit_id), user.token)
     now = datetime.now(UTC)
     record = {
         "activity_id": f"checkin-{uuid.uuid4().hex[:12]}",
@@ -238,13 +239,13 @@ async def permit_checkin(request: Request, permit_id: str) -> Response:
     await services(request).post(
         ACTIVITIES, "/activities", user.token, record, str(form.get("key") or "") or None
     )
-    return RedirectResponse(f"/permits/{permit_id}?sent=checkin", status_code=303)
+    return RedirectResponse(f"{at('permits', permit_id)}?sent=checkin", status_code=303)
 
 
 async def permit_document(request: Request, permit_id: str) -> Response:
     """The printable permit as the permit service renders it (GB 30871-2022's form)."""
     user = await signed_in(request)
-    html, headers = await services(request).text(PERMITS, f"/permits/{permit_id}/document", user.token)
+    html, headers = await services(request).text(PERMITS, at("permits", permit_id, "document"), user.token)
     out = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:"}
     if "x-content-sha256" in headers:
         out["X-Content-SHA256"] = headers["x-content-sha256"]
@@ -258,7 +259,8 @@ async def on_sign_in(request: Request, exc: Exception) -> Response:
     if request.url.path.startswith("/api/"):
         return api_problem(401, "token_missing", "sign in first")
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse(f"/login?next={here if request.method == 'GET' else '/'}", status_code=303)
+    back = quote(here if request.method == "GET" else "/", safe="")
+    return RedirectResponse(f"/login?next={back}", status_code=303)
 
 
 def api_problem(status: int, reason: str, detail: str) -> Response:

@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from . import domain
-from .client import ACTIVITIES, ASSESSMENT, PERMITS, ZONES, Services
+from .client import ACTIVITIES, ASSESSMENT, PERMITS, ZONES, Services, at
 
 PAGE = 500  # the services' largest page
 RULES = ("theme_party_day", "joint_meeting", "monthly_analysis", "weekly_meeting", "daily_checkin")
@@ -32,7 +32,7 @@ class PermitDetails:
             if kept is not None and kept[0] == mark:
                 return kept[1]
             async with self._gate:
-                detail: dict[str, Any] = await services.get(PERMITS, f"/permits/{s['permit_id']}", token)
+                detail: dict[str, Any] = await services.get(PERMITS, at("permits", s["permit_id"]), token)
             self._kept[s["permit_id"]] = (mark, detail)
             return detail
 
@@ -100,17 +100,17 @@ async def zone_page(
     (the running month by the services' clock unless ``period`` names one), problems and
     assessment. The roster read comes first: a refusal there stops the page."""
     get = services.get
-    zone = await get(ZONES, f"/zones/{zone_id}", token)
+    zone = await get(ZONES, at("zones", zone_id), token)
     compliance, problems, history, live = await asyncio.gather(
-        get(ACTIVITIES, f"/zones/{zone_id}/compliance", token, period=period),
-        get(ACTIVITIES, f"/zones/{zone_id}/problems", token),
-        get(ASSESSMENT, f"/zones/{zone_id}/assessments", token),
-        get(ASSESSMENT, f"/zones/{zone_id}/live", token, period=period),
+        get(ACTIVITIES, at("zones", zone_id, "compliance"), token, period=period),
+        get(ACTIVITIES, at("zones", zone_id, "problems"), token),
+        get(ASSESSMENT, at("zones", zone_id, "assessments"), token),
+        get(ASSESSMENT, at("zones", zone_id, "live"), token, period=period),
     )
     period = compliance["period"]
     first, last = domain.month_bounds(period)
     activities = await all_pages(
-        services, ACTIVITIES, f"/zones/{zone_id}/activities", token, **{"from": first, "to": last}
+        services, ACTIVITIES, at("zones", zone_id, "activities"), token, **{"from": first, "to": last}
     )
     return {
         "zone": zone,
@@ -127,13 +127,13 @@ async def zone_page(
 
 
 async def inbox(services: Services, token: str, member_id: str) -> dict[str, Any]:
-    body: dict[str, Any] = await services.get(PERMITS, f"/members/{member_id}/inbox", token)
+    body: dict[str, Any] = await services.get(PERMITS, at("members", member_id, "inbox"), token)
     return body
 
 
 async def permit_card(services: Services, token: str, permit_id: str, member_id: str) -> dict[str, Any]:
     permit, mine = await asyncio.gather(
-        services.get(PERMITS, f"/permits/{permit_id}", token), inbox(services, token, member_id)
+        services.get(PERMITS, at("permits", permit_id), token), inbox(services, token, member_id)
     )
     return {
         "permit": permit,
