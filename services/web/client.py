@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -78,6 +79,17 @@ class Services:
         """A command through the service's write route: the service stamps the person's actor."""
         headers = {"Idempotency-Key": idempotency_key or str(uuid.uuid4())}
         return await self._call(service, "POST", path, token, json=body, headers=headers)
+
+    async def now(self, service: str) -> datetime:
+        """The service's own time (its ``/clock``: an event-driven clock in the demo), for the
+        times a command carries; the machine's clock when the service does not say."""
+        try:
+            response = await self._clients[service].get("/clock")
+            if response.status_code == 200:
+                return datetime.fromisoformat(response.json()["now"])
+        except (httpx.HTTPError, ValueError, KeyError, TypeError):
+            log.warning("%s /clock: no answer; the machine's clock is used", service)
+        return datetime.now(UTC)
 
     async def text(self, service: str, path: str, token: str) -> tuple[str, dict[str, str]]:
         """An HTML document a service renders (the printable permit), with its headers."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -205,7 +205,7 @@ async def permit_sign(request: Request, permit_id: str) -> Response:
         "role": str(form.get("role", "")),
         "decision": decision,
         "comment": str(form.get("comment") or "") or None,
-        "signed_at": datetime.now(UTC).isoformat(),
+        "signed_at": (await services(request).now(PERMITS)).isoformat(),
     }
     site = str(form.get("site_presence") or "").strip()
     if site:
@@ -223,7 +223,7 @@ async def permit_checkin(request: Request, permit_id: str) -> Response:
     if not csrf_ok(request, form.get("csrf_token")):
         return refusal(request, "csrf_failed")
     permit = await services(request).get(PERMITS, at("permits", permit_id), user.token)
-    now = datetime.now(UTC)
+    now = await services(request).now(ACTIVITIES)
     record = {
         "activity_id": f"checkin-{uuid.uuid4().hex[:12]}",
         "zone_id": permit["zone_id"],

@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pymongo
@@ -346,7 +347,27 @@ async def test_a_signer_approves_on_the_phone_and_sees_the_permit_issued(site: S
     assert "甲方代表" in await card.inner_text()
     assert await page.evaluate("document.documentElement.scrollWidth") <= 360  # no sideways scrolling
     await page.screenshot(path=str(SCREENSHOTS / "signer-inbox-360.png"), full_page=True)
+    await page.keyboard.press("Tab")  # keyboard first: the skip link, then the page
+    assert await page.evaluate("document.activeElement.className") == "skip"
     await card.click()
+    # Every field of the card has its label.
+    unlabelled = await page.evaluate(
+        "[...document.querySelectorAll('input:not([type=hidden]), select, textarea')]"
+        ".filter(e => !e.labels || e.labels.length === 0).length"
+    )
+    assert unlabelled == 0
+    # The morning check-in, recorded from the phone (activity.record through the activity-log).
+    await page.click("#h-checkin ~ form button")
+    await page.wait_for_selector("p.notice")
+    day = when.astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()
+
+    async def checked_in() -> bool:
+        got = await get(
+            site, "activity-log", f"/zones/{zone_id}/activities", kind="daily_checkin", **{"from": day}
+        )
+        return any(a["organizer_member_id"] == signer and a["slot"] == "morning" for a in got["items"])
+
+    await eventually(checked_in, timeout=30, what="the morning check-in recorded")
     await page.fill("#site", "E2E-A")
     await page.fill("#comment", "现场已确认")
     await page.click("button[value=approve]")
