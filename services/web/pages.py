@@ -25,6 +25,14 @@ from .signin import Identity, SignInRequired, User, csrf_ok, csrf_token, safe_ne
 log = logging.getLogger("pbz.web.pages")
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 LANG_COOKIE = "pbz_lang"
+# A gas reading's name as the standard writes it (the same in both languages).
+READINGS = {
+    "o2_pct": "O₂",
+    "lel_pct": "LEL",
+    "flammable_vol_pct": i18n.N_("Flammable gas"),
+    "h2s_mg_m3": "H₂S",
+    "co_mg_m3": "CO",
+}
 
 
 def script_json(text: str) -> Markup:
@@ -188,7 +196,7 @@ async def inbox_page(request: Request) -> Response:
 async def permit_page(request: Request, permit_id: str) -> Response:
     user = await signed_in(request)
     card = await views.permit_card(services(request), user.token, permit_id, user.member_id)
-    return render(request, "permit.html", sent=request.query_params.get("sent"), **card)
+    return render(request, "permit.html", sent=request.query_params.get("sent"), readings=READINGS, **card)
 
 
 async def permit_sign(request: Request, permit_id: str) -> Response:

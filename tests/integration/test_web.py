@@ -392,6 +392,12 @@ async def test_a_signer_approves_on_the_phone_and_sees_the_permit_issued(site: S
     assert await page.locator("#permit-status .status").inner_text() == "已签发"
     assert await page.evaluate("document.documentElement.scrollWidth") <= 360
     await page.screenshot(path=str(SCREENSHOTS / "signer-360.png"), full_page=True)
+    # Their own zone's page: the roster, without the personal data a member may not read.
+    await page.goto(f"{WEB}/zones/{zone_id}?period={site.plan.period}")
+    assert await page.locator("#roster tbody tr").count() == len(zone["members"])
+    for column in (5, 6):  # party branch, phone: the party office's and the secretary's only
+        cells = await page.locator(f"#roster tbody tr td:nth-child({column})").all_inner_texts()
+        assert set(cells) == {"—"}, cells
     issued = await get(site, pf, f"/permits/{permit['permit_id']}")
     assert issued["status"] == "issued"
     assert any(s["member_id"] == signer and s["comment"] == "现场已确认" for s in issued["signatures"])
