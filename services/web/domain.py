@@ -340,6 +340,40 @@ def sla_state(minutes_left: float | None) -> str:
     return "due" if minutes_left <= 60 else "ok"
 
 
+def inbox_from_permits(
+    permits: Iterable[dict[str, Any]], rosters: dict[str, dict[str, Any]], member_id: str, now: datetime
+) -> dict[str, Any]:
+    """A signer's inbox made from the permits waiting for signatures and the rosters of their
+    zones, for a permit service that has no inbox route of its own (before issue 15): each
+    role the permit still waits on that this person holds in the permit's zone."""
+    items = []
+    for p in permits:
+        zone = rosters.get(p.get("zone_id") or "")
+        if zone is None or p["status"] != "pending_signatures":
+            continue
+        held = {m["zone_role"] for m in zone.get("members", []) if m["member_id"] == member_id}
+        deadline = _time(p.get("sla_deadline"))
+        for role in sorted(held & set(p.get("waiting_on_roles", []))):
+            items.append(
+                {
+                    **{
+                        k: p.get(k)
+                        for k in ("permit_id", "kind", "work_class", "grade", "title", "project_id")
+                    },
+                    **{k: p.get(k) for k in ("zone_id", "area", "status")},
+                    "role": role,
+                    "what": "signature",
+                    "since": p["requested_at"],
+                    "deadline": p.get("sla_deadline"),
+                    "sla_left_minutes": None
+                    if deadline is None
+                    else round((deadline - now).total_seconds() / 60, 1),
+                }
+            )
+    items.sort(key=lambda i: (str(i["deadline"] or "~"), i["permit_id"]))
+    return {"items": items, "total": len(items)}
+
+
 def my_roles(permit: dict[str, Any], member_id: str, inbox: Iterable[dict[str, Any]]) -> list[str]:
     """The roles this person is asked to sign this permit in (from their inbox)."""
     return sorted(

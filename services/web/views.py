@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from . import domain
-from .client import ACTIVITIES, ASSESSMENT, PERMITS, ZONES, Services, at
+from .client import ACTIVITIES, ASSESSMENT, PERMITS, ZONES, NotFound, Refused, Services, at
 
 PAGE = 500  # the services' largest page
 RULES = ("theme_party_day", "joint_meeting", "monthly_analysis", "weekly_meeting", "daily_checkin")
@@ -127,8 +127,24 @@ async def zone_page(
 
 
 async def inbox(services: Services, token: str, member_id: str) -> dict[str, Any]:
-    body: dict[str, Any] = await services.get(PERMITS, at("members", member_id, "inbox"), token)
-    return body
+    """What waits for this person's signature: the permit service's inbox, or — from a permit
+    service without that route — the same made from the waiting permits and the rosters."""
+    try:
+        body: dict[str, Any] = await services.get(PERMITS, at("members", member_id, "inbox"), token)
+        return body
+    except NotFound:
+        pass
+    waiting = await all_pages(services, PERMITS, "/permits", token, status="pending_signatures")
+    permits = await asyncio.gather(
+        *(services.get(PERMITS, at("permits", p["permit_id"]), token) for p in waiting)
+    )
+    rosters: dict[str, dict[str, Any]] = {}
+    for zone_id in {p["zone_id"] for p in permits if p.get("zone_id")}:
+        try:
+            rosters[zone_id] = await services.get(ZONES, at("zones", zone_id), token)
+        except Refused:
+            continue  # not their zone
+    return domain.inbox_from_permits(permits, rosters, member_id, await services.now(PERMITS))
 
 
 async def permit_card(services: Services, token: str, permit_id: str, member_id: str) -> dict[str, Any]:

@@ -146,3 +146,36 @@ def test_sla_state_and_the_signer_s_roles() -> None:
         {"permit_id": "Q", "role": "construction_lead"},
     ]
     assert domain.my_roles({"permit_id": "P"}, "MB1", inbox) == ["host_rep"]
+
+
+def test_an_inbox_made_from_waiting_permits_and_rosters() -> None:
+    rosters = {
+        "Z1": {
+            "members": [
+                {"member_id": "MB1", "zone_role": "host_rep"},
+                {"member_id": "MB2", "zone_role": "member"},
+            ]
+        },
+    }
+    waiting = permit(
+        "pending_signatures",
+        [],
+        permit_id="P1",
+        zone_id="Z1",
+        waiting_on_roles=["host_rep", "construction_lead"],
+    )
+    elsewhere = permit("pending_signatures", [], permit_id="P2", zone_id="Z9", waiting_on_roles=["host_rep"])
+    signed = permit(
+        "pending_signatures", [], permit_id="P3", zone_id="Z1", waiting_on_roles=["construction_lead"]
+    )
+    now = T0 + timedelta(hours=3)
+    box = domain.inbox_from_permits([waiting, elsewhere, signed], rosters, "MB1", now)
+    assert box["total"] == 1
+    [item] = box["items"]
+    assert (item["permit_id"], item["role"], item["what"], item["sla_left_minutes"]) == (
+        "P1",
+        "host_rep",
+        "signature",
+        60.0,
+    )
+    assert domain.inbox_from_permits([waiting], rosters, "MB2", now)["total"] == 0

@@ -87,7 +87,8 @@
     });
     var updated = document.getElementById("updated");
     updated.setAttribute("datetime", d.updated_at);
-    updated.textContent = new Intl.DateTimeFormat(locale, { dateStyle: "short", timeStyle: "medium" }).format(new Date(d.updated_at));
+    updated.textContent = new Intl.DateTimeFormat(locale, { dateStyle: "short", timeStyle: "medium",
+      timeZone: document.body.getAttribute("data-tz") || undefined }).format(new Date(d.updated_at));
     ranking(d.ranking);
   }
 

@@ -1,41 +1,47 @@
-// The signer's screen: the permit's state, asked for every few seconds and updated in place
-// (the status line is an aria-live region), so the answer appears without reloading.
+// The signer's screen: the permit's state is asked for every few seconds; when it changes, the
+// card is rendered again by the server and swapped in place (no reload: the page, its scroll and
+// its focus stay). The status line is an aria-live region, so the news is announced.
 (function () {
   "use strict";
-  var article = document.querySelector("[data-permit]");
+  var article = document.querySelector("article[data-permit]");
   if (!article) return;
   var id = article.getAttribute("data-permit");
   var every = parseInt(document.body.getAttribute("data-refresh-ms"), 10) || 5000;
-  var locale = document.body.getAttribute("data-locale") || "zh-Hans";
-  var when = new Intl.DateTimeFormat(locale, { dateStyle: "short", timeStyle: "short" });
-  var status = document.querySelector("#permit-status .status");
   var seen = null;
 
-  function show(state) {
-    if (seen === state.version + state.status) return;
-    seen = state.version + state.status;
-    status.textContent = state.status_label;
-    status.className = "status status-" + state.status;
-    status.setAttribute("data-status", state.status);
-    var issued = document.querySelector("#permit-status [data-issued]");
-    if (state.issued_at) {
-      if (!issued) {
-        issued = document.createElement("span");
-        issued.setAttribute("data-issued", "");
-        status.parentNode.appendChild(issued);
-      }
-      issued.textContent = " · " + when.format(new Date(state.issued_at));
-    }
-    var decide = document.querySelector("section.decide");
-    if (decide && state.status !== "pending_signatures") decide.hidden = true;
+  function swap(html) {
+    var fresh = new DOMParser().parseFromString(html, "text/html").querySelector("article[data-permit]");
+    if (!fresh) return;
+    var status = document.getElementById("permit-status");
+    var freshStatus = fresh.querySelector("#permit-status");
+    Array.prototype.slice.call(article.children).forEach(function (child) {
+      if (child !== status && child.tagName !== "H1") article.removeChild(child);
+    });
+    Array.prototype.slice.call(fresh.children).forEach(function (child) {
+      if (child.id !== "permit-status" && child.tagName !== "H1") article.appendChild(document.importNode(child, true));
+    });
+    if (status && freshStatus) status.innerHTML = freshStatus.innerHTML;
+  }
+
+  function changed(state) {
+    var mark = state.version + "/" + state.status + "/" + state.signatures;
+    if (seen === null) { seen = mark; return false; }
+    if (mark === seen) return false;
+    seen = mark;
+    return true;
   }
 
   function poll() {
     fetch("/api/permits/" + encodeURIComponent(id), { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (s) { if (s) show(s); })
+      .then(function (state) {
+        if (!state || !changed(state)) return null;
+        return fetch(window.location.pathname, { credentials: "same-origin" })
+          .then(function (r) { return r.ok ? r.text() : null; })
+          .then(function (html) { if (html) swap(html); });
+      })
       .catch(function () {})
       .then(function () { setTimeout(poll, every); });
   }
-  setTimeout(poll, every);
+  poll();
 })();
