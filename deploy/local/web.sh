@@ -24,11 +24,16 @@ assets() {
   touch "$stamp"
 }
 
+# Chinese pages need a CJK font, or a screenshot shows boxes.
+has_cjk_font() {
+  [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] ||
+    { command -v fc-list >/dev/null && fc-list :lang=zh 2>/dev/null | grep -q .; }
+}
+
 browser() {
   local missing=()
   [ -x "$CHROMIUM" ] || missing+=(chromium)
-  # Chinese pages need a CJK font, or a screenshot shows boxes.
-  fc-list :lang=zh 2>/dev/null | grep -q . || missing+=(fonts-wqy-microhei)
+  has_cjk_font || missing+=(fonts-wqy-microhei)
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" != 0 ]; then
     say "missing ${missing[*]}: install them (apt-get install -y ${missing[*]}) as root"
