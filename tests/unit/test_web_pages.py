@@ -32,7 +32,7 @@ def services(request: httpx.Request) -> httpx.Response:
 
 @pytest.fixture
 async def client() -> Any:
-    settings = WebSettings(_env_file=None, web_default_locale="en")  # type: ignore[call-arg]
+    settings = WebSettings(_env_file=None, web_default_locale="en", port_offset=0)  # type: ignore[call-arg]
     app = create_app(settings, transport=httpx.MockTransport(services))
     app.state.sessions.save(
         SID,
