@@ -153,6 +153,18 @@ async def permit_card(services: Services, token: str, permit_id: str, member_id:
     )
     return {
         "permit": permit,
+        "names": await names_in(services, token, permit.get("zone_id")),
         "my_roles": domain.my_roles(permit, member_id, mine["items"]),
         "block_details": domain.latest_block_details(permit),
     }
+
+
+async def names_in(services: Services, token: str, zone_id: str | None) -> dict[str, str]:
+    """Who is who on the zone's roster, where this person may read it (else ids are shown)."""
+    if not zone_id:
+        return {}
+    try:
+        zone = await services.get(ZONES, at("zones", zone_id), token)
+    except (Refused, NotFound):
+        return {}
+    return {m["member_id"]: m["name"] for m in zone.get("members", []) if not m.get("erased")}
