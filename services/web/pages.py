@@ -90,7 +90,7 @@ async def home(request: Request) -> Response:
     if "member_id" not in request.session:
         return render(request, "home.html")
     roles = set(request.session.get("roles", []))
-    target = "/dashboard" if "party_office" in roles else "/inbox" if "zone_member" in roles else "/zones"
+    target = "/dashboard" if "party_office" in roles else "/inbox" if "zone_member" in roles else "/permits"
     return RedirectResponse(target, status_code=303)
 
 
@@ -183,6 +183,23 @@ async def zone_page(request: Request, zone_id: str, period: str | None = None) -
     user = await signed_in(request)
     data = await views.zone_page(services(request), user.token, zone_id, request.app.state.tz, month(period))
     return render(request, "zone.html", **data)
+
+
+STATUSES = tuple(i18n.CODE_LABELS["permit_status"])
+
+
+async def permits_page(request: Request, status: str | None = None, page: int = 1) -> Response:
+    """Permits, newest requests last, a page at a time (HSE's and the party office's list)."""
+    user = await signed_in(request)
+    chosen = status if status in STATUSES else None
+    number = max(1, min(page, 100_000))
+    found = await services(request).get(
+        PERMITS, "/permits", user.token, status=chosen, page=number, page_size=50
+    )
+    pages = max(1, -(-found["total"] // 50))
+    return render(
+        request, "permits.html", found=found, chosen=chosen, statuses=STATUSES, page=number, pages=pages
+    )
 
 
 async def inbox_page(request: Request) -> Response:
@@ -316,6 +333,7 @@ ROUTES: list[tuple[str, str, Any]] = [
     ("GET", "/zones", zones_page),
     ("GET", "/zones/{zone_id}", zone_page),
     ("GET", "/inbox", inbox_page),
+    ("GET", "/permits", permits_page),
     ("GET", "/permits/{permit_id}", permit_page),
     ("POST", "/permits/{permit_id}/sign", permit_sign),
     ("POST", "/permits/{permit_id}/checkin", permit_checkin),

@@ -303,6 +303,29 @@ async def test_a_person_without_the_right_sees_a_refusal_not_data(site: Site) ->
     site.extra["outsider"] = outsider
 
 
+async def test_hse_reads_the_permits_and_not_the_dashboard(site: Site) -> None:
+    context = await site.browser.new_context(viewport=DESKTOP)
+    page = await context.new_page()
+    await page.goto(f"{WEB}/")
+    await page.click("text=登录")
+    await page.fill("#username", "hs0001")
+    await page.fill("#password", "pbz-demo")
+    await page.click("#kc-login")
+    await page.wait_for_url(f"{WEB}/permits")  # HSE's start page
+    r = await site.api["permit-fasttrack"].get(
+        "/permits", params={"page_size": 50}, headers=await bearer_of("HS0001")
+    )
+    r.raise_for_status()
+    listed = r.json()
+    assert await page.locator("#permits tbody tr").count() == len(listed["items"]) > 0
+    ids = await page.locator("#permits tbody tr td:first-child").all_inner_texts()
+    assert ids == [p["permit_id"] for p in listed["items"]]
+    response = await page.goto(f"{WEB}/dashboard")
+    assert response is not None and response.status == 403
+    assert await page.locator("[data-reason]").inner_text() == "role_required"
+    await context.close()
+
+
 async def test_a_signer_approves_on_the_phone_and_sees_the_permit_issued(site: Site) -> None:
     zone_id = site.extra["zone_id"]
     zone = await get(site, "zone-registry", f"/zones/{zone_id}")
