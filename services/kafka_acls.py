@@ -5,10 +5,13 @@ definitions, so the ACLs follow the code.
     python -m services.kafka_acls            # one line per grant, read by deploy/local/infra.sh
 
 A line is ``consumer <principal> <group prefix> <topic>...`` or ``producer <principal> <topic>...``:
-a service reads the topics it consumes (in its own consumer groups) and writes its events
-topic, the DLQ and its own command topic (its HTTP layer publishes the commands); each
+a service reads the topics it consumes and its own work topic (in its own consumer groups) and
+writes its events topic, its work topic (follow-ups, and commands re-keyed to their
+aggregate), the DLQ, its own command topic (its HTTP layer publishes the commands) and the
+clock (with the wall clock every instance publishes ``clock.ticked`` on ``pbz.clock``); each
 publisher writes only its own ``ent.*`` topic; ``site-app`` (people's terminals, the
-simulator) writes commands and ``pbz-clock`` the clock. Only services write ``pbz.*.events``.
+simulator) writes commands and ``pbz-clock`` the clock. Only services write ``pbz.*.events``
+and ``pbz.*.work``.
 """
 
 from __future__ import annotations
@@ -50,9 +53,11 @@ def grants() -> list[Grant]:
 
     out: list[Grant] = []
     for d in (zr, al, pf, asm):
-        out.append(Grant("consumer", d.title, tuple(t.value for t in d.consumes), group=f"pbz-{d.title}"))
+        work = [d.work_topic] if d.work_topic is not None else []
+        reads = dict.fromkeys([*d.consumes, *work])
+        out.append(Grant("consumer", d.title, tuple(t.value for t in reads), group=f"pbz-{d.title}"))
         own_commands = [t for t in d.consumes if t in COMMANDS]
-        writes = dict.fromkeys([*d.emits, Topic.DLQ, *own_commands])
+        writes = dict.fromkeys([*d.emits, *work, Topic.DLQ, *own_commands, Topic.CLOCK])
         out.append(Grant("producer", d.title, tuple(t.value for t in writes)))
     for client, topic in PUBLISHERS.items():
         out.append(Grant("producer", client, (topic.value,)))

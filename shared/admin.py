@@ -1,7 +1,9 @@
 """Kafka administration the project needs: topics from the catalogue (with the retention of
 personal data as configured), consumer lag.
 
-python -m shared.admin create-topics
+python -m shared.admin create-topics [--partitions 6] [--replication 3]
+    (defaults: PBZ_TOPIC_PARTITIONS, PBZ_TOPIC_REPLICATION; min.insync.replicas from
+    PBZ_TOPIC_MIN_INSYNC_REPLICAS, or 2 with three replicas or more)
 python -m shared.admin lag [--group pbz-zone-registry ...]
 python -m shared.admin wait-caught-up --timeout 120
 """
@@ -53,9 +55,19 @@ async def create_topics(
     replication: int = 1,
     configs: dict[str, dict[str, str]] | None = None,
     client_options: dict[str, Any] | None = None,
+    min_insync: int | None = None,
 ) -> list[str]:
-    """Create the catalogue's missing topics; apply ``configs`` to new and existing ones."""
-    configs = configs or {}
+    """Create the catalogue's missing topics; apply ``configs`` to new and existing ones.
+    With replicas, a write is acknowledged once ``min_insync`` of them have it (the producer
+    asks all in-sync replicas), so a broker may die without losing an acknowledged event."""
+    if min_insync is None:
+        min_insync = 2 if replication >= 3 else 1
+    # Every topic gets min.insync.replicas; the alter below replaces a topic's whole set,
+    # so the topics with their own settings carry it too.
+    configs = {
+        t.value: {"min.insync.replicas": str(min_insync), **(configs or {}).get(t.value, {})} for t in Topic
+    }
+    special = {t for t, c in configs.items() if len(c) > 1}
     admin = AIOKafkaAdminClient(
         bootstrap_servers=bootstrap, request_timeout_ms=15000, **(client_options or {})
     )
@@ -71,12 +83,12 @@ async def create_topics(
                             name=t,
                             num_partitions=partitions,
                             replication_factor=replication,
-                            topic_configs=configs.get(t, {}),
+                            topic_configs=configs[t],
                         )
                         for t in wanted
                     ]
                 )
-        kept = [t for t in configs if t in existing]
+        kept = sorted(special & existing)
         if kept:
             # Incremental would be kinder to other settings, but these are the only ones set.
             await admin.alter_configs(
@@ -119,17 +131,21 @@ async def consumer_lag(bootstrap: str, groups: list[str]) -> dict[str, int]:
 
 
 @cli.command("create-topics")
-def create_topics_cmd(partitions: int = 6, replication: int = 1) -> None:
-    """Create every topic of the catalogue that does not exist yet; set the retention of the
-    topics that hold personal data (PBZ_PERSONAL_DATA_RETENTION_HOURS, PBZ_DLQ_RETENTION_HOURS)."""
+def create_topics_cmd(partitions: int | None = None, replication: int | None = None) -> None:
+    """Create every topic of the catalogue that does not exist yet (PBZ_TOPIC_PARTITIONS,
+    PBZ_TOPIC_REPLICATION, PBZ_TOPIC_MIN_INSYNC_REPLICAS); set the retention of the topics
+    that hold personal data (PBZ_PERSONAL_DATA_RETENTION_HOURS, PBZ_DLQ_RETENTION_HOURS)."""
     settings = ServiceSettings()
+    if replication is not None:
+        settings.topic_replication = replication
     made = asyncio.run(
         create_topics(
             settings.kafka_bootstrap,
-            partitions,
-            replication,
+            partitions or settings.topic_partitions,
+            settings.topic_replication,
             topic_configs(settings),
             settings.kafka_client_options(),
+            settings.min_insync_replicas(),
         )
     )
     typer.echo(f"topics created: {', '.join(made) if made else 'none (all exist)'}")

@@ -14,11 +14,25 @@ EVENTS_IGNORED = Counter(
     "pbz_events_ignored_total", "Readable events of a type this service has no use for", ["service", "type"]
 )
 EVENTS_EMITTED = Counter("pbz_events_emitted_total", "Events published", ["service", "type"])
+EVENTS_ROUTED = Counter(
+    "pbz_events_routed_total",
+    "Messages re-published to the topic and key of the aggregate they change",
+    ["service", "type"],
+)
+STALE_WRITES = Counter(
+    "pbz_stale_writes_total",
+    "Aggregate writes skipped because a newer version was already stored",
+    ["service", "collection"],
+)
 EVENTS_DLQ = Counter("pbz_events_dlq_total", "Messages sent to pbz.dlq", ["service", "topic", "kind"])
 TRANSIENT_RETRIES = Counter(
-    "pbz_transient_retries_total", "Retries after a transient failure (Mongo/Kafka unreachable)", ["service"]
+    "pbz_transient_retries_total",
+    "Retries after a failure (an outage waited out, or a message's bounded retries)",
+    ["service"],
 )
-WAITING = Gauge("pbz_waiting_on_transient", "1 while a message waits on a transient failure", ["service"])
+WAITING = Gauge(
+    "pbz_waiting_on_transient", "1 while a message waits on a failure (an outage, or a retry)", ["service"]
+)
 HANDLER_SECONDS = Histogram(
     "pbz_handler_seconds",
     "Time from reading a message to its effect stored and events published",

@@ -22,11 +22,18 @@ class Index:
 
 
 def make_client(url: str, timeout_ms: int = 5000) -> AsyncIOMotorClient[Any]:
+    """A client whose writes are durable when acknowledged: a majority of the replica set
+    (one node, or a real set) has them, journaled. The pipeline commits a Kafka offset
+    only after the message's writes are acknowledged, so an acknowledged write must not be
+    lost by a crash. (FerretDB accepts the write concern; its SQLite runs with
+    ``synchronous=FULL``, see deploy/local/infra.sh.)"""
     return AsyncIOMotorClient(
         url,
         serverSelectionTimeoutMS=timeout_ms,
         connectTimeoutMS=timeout_ms,
         socketTimeoutMS=max(timeout_ms * 4, 20000),
+        w="majority",
+        journal=True,
         tz_aware=True,
         tzinfo=UTC,
     )

@@ -1,6 +1,7 @@
 """The consumer pipeline every service uses.
 
-raw bytes -> envelope -> payload model by ``type`` -> domain handler -> stored effect ->
+raw bytes -> headers and envelope -> payload model by ``type`` (bounded, declared fields
+only) -> route to the aggregate's topic and key -> domain handler -> stored effect ->
 emitted events -> offset commit.
 
 How "exactly once in effect" is kept without multi-document transactions (FerretDB 1.x
@@ -8,21 +9,58 @@ and a plain MongoDB have none to rely on here):
 
 1. The domain handler does not write. It *stages* writes (``ctx.put`` / ``ctx.delete``,
    whole documents, set semantics) and events (``ctx.emit``) on a :class:`HandlerContext`.
-2. The pipeline stores one *processed record* ``{_id: event id, writes, events}`` — a single
-   document, so it is atomic — in the service's ``processed_events`` collection (the
-   ``_id`` is the unique index that makes a redelivery a no-op).
-3. It applies the writes (idempotent replace/delete), publishes the events (ids derived
-   from the cause, so a re-publish carries the same ids), marks the record done, and only
-   then commits the Kafka offset of exactly that message.
+2. The pipeline checks that all of it can be stored and published (no NUL, no unsafe field
+   names, no NaN, no integer beyond 64 bits, every event within ``max_event_bytes``), then
+   stores one *processed record* ``{_id: (source, id), writes, events, done: false}`` —
+   a single document, so it is atomic — in ``processed_events``. The key is the
+   CloudEvents identity, source and id (R6): the unique ``_id`` makes a redelivery a no-op.
+3. It applies the writes (idempotent replace/delete; an *aggregate*'s document carries a
+   ``version`` and is replaced only over an older one, so a late copy never overwrites a
+   newer state), publishes the events (ids derived from the cause, so a re-publish carries
+   the same ids), marks the record done, and only then commits the Kafka offset of exactly
+   that message (never "whatever was fetched last": the faststream #2618 class).
 
-A crash anywhere before the commit redelivers the message: a done record makes it a
-no-op; an unfinished record is finished (same writes, same event ids), never recomputed.
+A crash anywhere before the commit redelivers the message: a done record makes it a no-op;
+an unfinished record is finished (same writes, same event ids), never recomputed. At
+start-up, before consuming, every unfinished record is finished, oldest first.
 
-Unreadable input goes to ``pbz.dlq`` and the consumer moves on. A *transient* failure
-(Mongo or Kafka unreachable, a timeout) is retried in place with backoff: the message
-is not committed and nothing after it is processed until it succeeds (``/readyz`` is red
-meanwhile). Offsets are committed explicitly per message (topic, partition, offset + 1),
-never "whatever was fetched last".
+Failures are classified by cause (Eventuous' subscription durability):
+
+- *unreadable* input (headers, envelope, unknown type, payload out of bounds) and
+  *permanent* failures (the store or the broker refuses this message's effect: encoding,
+  size, validation; a handler defect) dead-letter the message to ``pbz.dlq`` at once, with
+  the reason, and the consumer goes on;
+- an *outage* (Mongo or Kafka unreachable, a retriable Kafka error, ``TransientError``)
+  keeps the partition waiting with backoff, ``/readyz`` red, for as long as it lasts: an
+  outage never empties the input into the DLQ;
+- a failure of *unknown* cause, or a Mongo "connection" failure or timeout that repeats on
+  the same message while the store answers its ping (FerretDB closes the connection on a
+  document it cannot store), is retried ``retry_attempts`` times and then dead-lettered
+  with reason ``retry_exhausted``.
+
+Dead letters are bounded: the original value is kept up to ``dlq_original_max_bytes``,
+with its full length and SHA-256.
+
+The concurrency contract (R1-R6) in the pipeline:
+
+- ``Handlers.on(type, key=..., topic=...)`` names the aggregate a message changes: one that
+  arrives on another topic, or keyed otherwise, is re-published unchanged to ``topic`` with
+  that key (its identity unchanged), and handled there. So every aggregate is written from
+  one topic's partitions, keyed by the aggregate (R1).
+- ``Handlers.aggregate(collection)`` declares aggregate collections: ``ctx.put`` sets their
+  ``version`` (+1 over the stored one) and the write applies only over an older version (R3).
+- Clock ticks come only from ``pbz.clock`` (R5): with ``PBZ_CLOCK=events`` those of any
+  clock, with the wall clock those the services' tickers publish (deterministic ids, so
+  the copies from every instance are one tick). A redelivered tick is finished from its
+  record; a tick more than ``clock_max_skew_hours`` ahead of the last one (or, wall clock,
+  of the machine's time) is refused to the DLQ; a tick that fails does not move the clock,
+  and ``/readyz`` says so until a later tick succeeds.
+
+Handler API (source-compatible; additions marked *new*): ``ctx.get``, ``ctx.put``,
+``ctx.delete``, ``ctx.emit``, ``ctx.db`` (reads), ``ctx.event``, ``ctx.now``,
+``ctx.moment``, ``ctx.tz``, ``ctx.settings``; ``Handlers.on``, ``Handlers.on_tick``;
+*new*: ``Handlers.on(..., key=, topic=)``, ``Handlers.aggregate(...)``, ``PermanentError``.
+Each step of a message is its own small method, so a batching pipeline can reuse them.
 """
 
 from __future__ import annotations
@@ -30,20 +68,31 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import hashlib
 import logging
 import time as _time
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from aiokafka import TopicPartition
-from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
+from aiokafka.errors import (
+    CommitFailedError,
+    IllegalStateError,
+    KafkaConnectionError,
+    KafkaError,
+    KafkaTimeoutError,
+    ProducerClosed,
+)
+from bson.errors import BSONError
 from pydantic import BaseModel
 from pymongo import DeleteOne, ReplaceOne
 from pymongo.errors import (
     ConnectionFailure,
     DuplicateKeyError,
     ExecutionTimeout,
+    OperationFailure,
     PyMongoError,
     WTimeoutError,
 )
@@ -61,7 +110,7 @@ from .events import (
     parse_data,
     spec_for,
 )
-from .events.catalog import ClockTicked, DeadLetter
+from .events.catalog import ClockTicked, DeadLetter, unsafe_value
 from .logs import current_correlation_id, current_event_id
 from .metrics import (
     EVENTS_CONSUMED,
@@ -69,7 +118,9 @@ from .metrics import (
     EVENTS_DUPLICATE,
     EVENTS_EMITTED,
     EVENTS_IGNORED,
+    EVENTS_ROUTED,
     HANDLER_SECONDS,
+    STALE_WRITES,
     TRANSIENT_RETRIES,
     WAITING,
 )
@@ -83,31 +134,85 @@ log = logging.getLogger("pbz.pipeline")
 
 PROCESSED = "processed_events"
 CLOCK = "clock"
+# The wall-clock tickers of every service instance publish under this source.
+WALL_CLOCK_SOURCE = "pbz/wall-clock"
 
 P = TypeVar("P", bound=Payload)
 Handler = Callable[["HandlerContext", Any], Awaitable[None]]
 TickHook = Callable[["HandlerContext", datetime, datetime], Awaitable[None]]
+KeyOf = Callable[[CloudEvent, Any], str]
+# A key that needs the service's own store to be known (a permit command names its permit; the
+# permit's partition key is its project): read, never written, before the message is routed.
+StoreKeyOf = Callable[[CloudEvent, Any, "AsyncIOMotorDatabase[Any]"], Awaitable[str]]
 # Sends one record and returns its delivery confirmation (awaited once a batch is sent,
 # so several events of one message go out in order without a round trip each).
 Publish = Callable[[str, bytes, bytes | None], Awaitable[Awaitable[Any]]]
+Failure = Literal["outage", "permanent", "unknown"]
 
 
 class TransientError(Exception):
-    """Raise from a handler when a dependency is temporarily unavailable: the message is retried."""
+    """Raise from a handler when a dependency is temporarily unavailable: the message waits
+    (never dead-lettered) until it is available again."""
+
+
+class PermanentError(Exception):
+    """This message's effect can never be stored or published: dead-letter it at once."""
+
+    kind = "permanent_failure"
+
+    def __init__(self, reason: str, kind: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        if kind is not None:
+            self.kind = kind
+
+
+class EventTooLarge(PermanentError):
+    kind = "event_too_large"
+
+
+def classify(exc: BaseException) -> Failure:
+    """Whose failure is it: the infrastructure's (``outage``: wait), the message's
+    (``permanent``: dead-letter), or nobody knows (``unknown``: retry, bounded)."""
+    if isinstance(exc, PermanentError | UnreadableEvent):
+        return "permanent"
+    if isinstance(exc, TransientError):
+        return "outage"
+    if isinstance(exc, KafkaError):
+        # aiokafka marks some outages as not retriable: a send that found no broker in time.
+        if isinstance(exc, KafkaTimeoutError | KafkaConnectionError | ProducerClosed):
+            return "outage"
+        return "outage" if exc.retriable else "permanent"
+    if isinstance(exc, ConnectionFailure | ExecutionTimeout | WTimeoutError):
+        # AutoReconnect, NetworkTimeout, ServerSelectionTimeoutError, NotPrimaryError...
+        return "outage"
+    if isinstance(exc, OperationFailure):
+        if exc.has_error_label("RetryableWriteError") or exc.has_error_label("TransientTransactionError"):
+            return "outage"
+        return "permanent"  # the server refused the operation itself
+    if isinstance(exc, BSONError | OverflowError | UnicodeError):
+        return "permanent"  # the document cannot be encoded (InvalidDocument, DocumentTooLarge...)
+    if isinstance(exc, TimeoutError | ConnectionError):
+        return "outage"
+    return "unknown"
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Failures that are the infrastructure's, not the message's: retry, never DLQ."""
-    if isinstance(exc, TransientError | asyncio.TimeoutError | TimeoutError | ConnectionError):
-        return True
-    if isinstance(exc, ConnectionFailure | ExecutionTimeout | WTimeoutError):
-        # AutoReconnect, ServerSelectionTimeoutError, NetworkTimeout, NotPrimary...
-        return True
-    if isinstance(exc, PyMongoError):
-        return False  # the server refused the operation itself: retrying would not help
-    if isinstance(exc, KafkaError):
-        return True
-    return isinstance(exc, OSError)
+    """Kept for callers of the previous API: an outage, retried until it ends."""
+    return classify(exc) == "outage"
+
+
+def _mongo_failure(exc: BaseException) -> bool:
+    return isinstance(exc, PyMongoError | TimeoutError | ConnectionError)
+
+
+class _GiveUp(Exception):
+    """Internal: the attempts at a message ended; dead-letter it with this reason."""
+
+    def __init__(self, kind: str, reason: str) -> None:
+        super().__init__(f"{kind}: {reason}")
+        self.kind = kind
+        self.reason = reason
 
 
 # --------------------------------------------------------------------------- handler side
@@ -126,6 +231,8 @@ class HandlerContext:
         db: AsyncIOMotorDatabase[Any],
         now: datetime | None = None,
         settings: Any = None,
+        aggregates: Iterable[str] = (),
+        max_event_bytes: int = 1_000_000,
     ) -> None:
         self.service = service
         self.settings = settings  # the service's Settings (limits, grace periods...)
@@ -137,6 +244,10 @@ class HandlerContext:
         self.writes: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
         self._staged: dict[tuple[str, Any], dict[str, Any] | None] = {}
+        self._aggregates = frozenset(aggregates)
+        self._read_versions: dict[tuple[str, Any], int] = {}
+        self._versions: dict[tuple[str, Any], int | None] = {}
+        self._max_event_bytes = max_event_bytes
 
     @property
     def moment(self) -> datetime:
@@ -148,11 +259,23 @@ class HandlerContext:
         return self.event.correlationid or self.event.id
 
     def put(self, collection: str, doc: dict[str, Any]) -> None:
-        """Stage a whole document (replaced by ``_id``, inserted if new)."""
+        """Stage a whole document (replaced by ``_id``, inserted if new). An aggregate's
+        document gets ``version`` = the stored version + 1 (once per message) — unless the
+        domain raised it itself past the version read (a state machine that counts each
+        recorded change, R3): then its own version stands."""
         if "_id" not in doc:
             raise ValueError(f"a document for {collection!r} needs an _id")
+        key = (collection, doc["_id"])
+        if collection in self._aggregates:
+            read, own = self._read_versions.get(key), doc.get("version")
+            if read is not None and isinstance(own, int) and own > read:
+                self._versions[key] = own
+            elif key not in self._versions:
+                base = self._read_versions.get(key, doc.get("version"))
+                self._versions[key] = None if base is None else int(base) + 1
+            doc = {**doc, "version": self._versions[key]}
         self.writes.append({"op": "put", "c": collection, "doc": doc})
-        self._staged[(collection, doc["_id"])] = doc
+        self._staged[key] = doc
 
     def delete(self, collection: str, _id: Any) -> None:
         self.writes.append({"op": "delete", "c": collection, "id": _id})
@@ -164,6 +287,8 @@ class HandlerContext:
         if key in self._staged:
             return self._staged[key]
         doc: dict[str, Any] | None = await self.db[collection].find_one({"_id": _id})
+        if collection in self._aggregates:
+            self._read_versions.setdefault(key, int((doc or {}).get("version") or 0))
         return doc
 
     def emit(
@@ -175,13 +300,13 @@ class HandlerContext:
         subject: str | None = None,
         time: datetime | None = None,
     ) -> CloudEvent:
-        """Stage an event. Its data is checked against the catalogue: a service cannot
-        emit anything EVENTS.md does not allow."""
+        """Stage an event. Its data is checked against the catalogue (a service cannot emit
+        anything the contract does not allow) and its size against the broker's limit."""
         spec = spec_for(event_type)
         raw = data.model_dump(mode="json") if isinstance(data, BaseModel) else data
         payload = spec.model.model_validate(raw).model_dump(mode="json")
         event = make_event(
-            id=derived_event_id(self.service, self.event.id, len(self.events)),
+            id=derived_event_id(self.service, self.event.idempotency_key, len(self.events)),
             type=event_type,
             source=f"pbz/{self.service}",
             time=time or self.moment,
@@ -190,10 +315,47 @@ class HandlerContext:
             causationid=self.event.id,
             data=payload,
         )
+        size = len(event.to_json())
+        if size > self._max_event_bytes:
+            raise EventTooLarge(
+                f"{event_type} would be {size} bytes, over the limit of {self._max_event_bytes} "
+                "(PBZ_MAX_EVENT_BYTES)"
+            )
         self.events.append(
             {"topic": spec.topic.value, "key": key, "value": event.model_dump(mode="json", exclude_none=True)}
         )
         return event
+
+    def _put_at_version(self, collection: str, doc: dict[str, Any], version: int) -> None:
+        """Pipeline-internal: an aggregate whose version is given (the clock: its time)."""
+        doc = {**doc, "version": version}
+        self._versions[(collection, doc["_id"])] = version
+        self.writes.append({"op": "put", "c": collection, "doc": doc})
+        self._staged[(collection, doc["_id"])] = doc
+
+    def _unresolved_versions(self) -> list[tuple[str, Any]]:
+        return [k for k, v in self._versions.items() if v is None]
+
+    def _resolve_version(self, key: tuple[str, Any], stored: int) -> None:
+        self._versions[key] = stored + 1
+        for w in self.writes:
+            if w["op"] == "put" and (w["c"], w["doc"]["_id"]) == key:
+                w["doc"]["version"] = stored + 1
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a type's handler runs: the topic its aggregate is written from, and its key."""
+
+    key: KeyOf | None
+    topic: str | None = None  # None: the type's own topic
+    key_from_store: StoreKeyOf | None = None
+
+    async def key_of(self, event: CloudEvent, data: Any, db: AsyncIOMotorDatabase[Any]) -> str:
+        if self.key_from_store is not None:
+            return await self.key_from_store(event, data, db)
+        assert self.key is not None
+        return self.key(event, data)
 
 
 class Handlers:
@@ -201,10 +363,28 @@ class Handlers:
 
     def __init__(self) -> None:
         self.by_type: dict[str, Handler] = {}
+        self.routes: dict[str, Route] = {}
+        self.aggregates: set[str] = set()
         self.tick: TickHook | None = None
 
-    def on(self, event_type: str) -> Callable[[Handler], Handler]:
+    def on(
+        self,
+        event_type: str,
+        *,
+        key: KeyOf | None = None,
+        topic: Topic | str | None = None,
+        key_from_store: StoreKeyOf | None = None,
+    ) -> Callable[[Handler], Handler]:
+        """Register the handler of a type. ``key(event, data)``: the partition key of the
+        aggregate it changes; a message arriving elsewhere than on ``topic`` (default: the
+        type's own), or keyed otherwise, is re-published there with that key first, byte for
+        byte (its identity and its actor, the CloudEvents authcontext, travel with it).
+        ``key_from_store(event, data, db)``: the same, for a key only the service's store knows
+        (it reads, never writes; an outage while reading waits like any other)."""
         spec_for(event_type)  # fail at import time on a type the catalogue lacks
+        if key is not None or key_from_store is not None:
+            home = None if topic is None else str(Topic(topic).value)
+            self.routes[event_type] = Route(key, home, key_from_store)
 
         def register(fn: Handler) -> Handler:
             self.by_type[event_type] = fn
@@ -212,13 +392,48 @@ class Handlers:
 
         return register
 
+    def aggregate(self, *collections: str) -> None:
+        """Declare collections whose documents are aggregates: versioned, replaced only
+        over an older version (R3)."""
+        self.aggregates.update(collections)
+
     def on_tick(self, fn: TickHook) -> TickHook:
-        """Called with (previous now, new now) whenever the clock moves: deadlines, closes."""
+        """Called with (previous now, new now) whenever the clock moves: deadlines, closes.
+        Keep it bounded: emit one follow-up per aggregate to the work topic (R4)."""
         self.tick = fn
         return fn
 
+    def home_of(self, event_type: str) -> str:
+        route = self.routes.get(event_type)
+        return (route.topic if route and route.topic else None) or spec_for(event_type).topic.value
+
 
 # --------------------------------------------------------------------------- the pipeline
+
+
+@dataclass
+class Limits:
+    """The pipeline's bounds, from the service's settings."""
+
+    retry_initial_s: float = 0.2
+    retry_max_s: float = 10.0
+    retry_attempts: int = 5
+    max_event_bytes: int = 1_000_000
+    dlq_original_max_bytes: int = 65_536
+    clock_max_skew: timedelta = timedelta(days=92)
+
+    @classmethod
+    def of(cls, settings: Any) -> Limits:
+        if settings is None:
+            return cls()
+        return cls(
+            retry_initial_s=settings.retry_initial_s,
+            retry_max_s=settings.retry_max_s,
+            retry_attempts=settings.retry_attempts,
+            max_event_bytes=settings.max_event_bytes,
+            dlq_original_max_bytes=settings.dlq_original_max_bytes,
+            clock_max_skew=timedelta(hours=settings.clock_max_skew_hours),
+        )
 
 
 class Pipeline:
@@ -230,8 +445,8 @@ class Pipeline:
         db: AsyncIOMotorDatabase[Any],
         clock: Clock,
         publish: Publish,
-        retry_initial_s: float = 0.2,
-        retry_max_s: float = 10.0,
+        retry_initial_s: float | None = None,
+        retry_max_s: float | None = None,
         settings: Any = None,
     ) -> None:
         self.service = service
@@ -240,42 +455,56 @@ class Pipeline:
         self.db = db
         self.clock = clock
         self._send = publish
+        self.limits = Limits.of(settings)
+        if retry_initial_s is not None:
+            self.limits.retry_initial_s = retry_initial_s
+        if retry_max_s is not None:
+            self.limits.retry_max_s = retry_max_s
         # Offsets whose effects are stored, waiting to be committed by the committer task.
         self._pending: dict[TopicPartition, int] = {}
         self._consumer: AIOKafkaConsumer | None = None
         self._commit_wakeup = asyncio.Event()
         self._committer: asyncio.Task[None] | None = None
-        self.retry_initial_s = retry_initial_s
-        self.retry_max_s = retry_max_s
-        self.waiting_on: str | None = None  # set while a transient failure is being waited out
+        self.waiting_on: str | None = None  # set while a failure is being waited out
+        self.clock_problem: str | None = None  # set while the clock is stopped by a failed tick
         self._lock = asyncio.Lock()
+        self._inflight: tuple[TopicPartition, int] | None = None  # the record being handled
         self._clock_checked = 0.0
         # Partitions being replayed (the last message was a duplicate): redeliveries come in
         # runs, so there the stored record is looked up before the handler runs.
         self._replaying: set[tuple[str, int] | None] = set()
         self.last_tick: datetime | None = None  # the clock as this service last acted on it
-        # Test seam: called between "effect stored" and "offset committed".
+        # Test seams: called between "effect stored" and "offset committed", and between
+        # "writes applied" and "events published".
         self.before_commit: Callable[[ConsumerRecord[Any, Any]], Awaitable[None]] | None = None
+        self.before_publish: Callable[[dict[str, Any]], Awaitable[None]] | None = None
 
     # ------------------------------------------------------------------ entry points
 
     async def handle_record(
         self, record: ConsumerRecord[Any, Any], consumer: AIOKafkaConsumer | None
     ) -> None:
-        """Process one Kafka record to the end, then commit exactly its offset."""
-        async with self._lock:
-            await self._retrying(lambda: self._process_record(record))
+        """Process one Kafka record to the end (effect stored, or dead-lettered, or
+        forwarded), then commit exactly its offset. Returns only when that is so."""
+        self._inflight = (TopicPartition(record.topic, record.partition), record.offset)
+        try:
+            async with self._lock:
+                await self._waiting_out(lambda: self._process_record(record))
+        finally:
+            self._inflight = None
         if self.before_commit is not None:
             await self.before_commit(record)
         if consumer is not None:
-            # Only now may this offset be committed. A committer task sends the newest
-            # stored offset per partition: one commit per message when idle, coalesced
-            # under load, and never past a message whose effect is not stored.
-            self._pending[TopicPartition(record.topic, record.partition)] = record.offset + 1
-            self._consumer = consumer
-            self._commit_wakeup.set()
-            if self._committer is None or self._committer.done():
-                self._committer = asyncio.create_task(self._commit_loop(), name=f"{self.service}-committer")
+            self._enqueue_commit(consumer, TopicPartition(record.topic, record.partition), record.offset + 1)
+
+    def _enqueue_commit(self, consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int) -> None:
+        # A committer task sends the newest stored offset per partition: one commit per
+        # message when idle, coalesced under load, never past a message not finished.
+        self._pending[tp] = offset
+        self._consumer = consumer
+        self._commit_wakeup.set()
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit_loop(), name=f"{self.service}-committer")
 
     async def _commit_loop(self) -> None:
         while True:
@@ -283,13 +512,19 @@ class Pipeline:
             self._commit_wakeup.clear()
             await self.flush_commits()
 
-    async def flush_commits(self) -> None:
-        """Commit every stored-but-uncommitted offset now."""
+    async def flush_commits(self, only: set[TopicPartition] | None = None) -> None:
+        """Commit every stored-but-uncommitted offset now (of ``only`` those partitions)."""
         if not self._pending or self._consumer is None:
             return
-        batch, self._pending = self._pending, {}
-        consumer = self._consumer
-        await self._retrying(lambda: self._commit(consumer, batch))
+        if only is None:
+            batch, self._pending = self._pending, {}
+        else:
+            batch = {tp: o for tp, o in self._pending.items() if tp in only}
+            for tp in batch:
+                del self._pending[tp]
+        if batch:
+            consumer = self._consumer
+            await self._waiting_out(lambda: self._commit(consumer, batch))
 
     async def stop(self) -> None:
         if self._committer is not None:
@@ -299,30 +534,93 @@ class Pipeline:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.flush_commits(), 5)
 
-    async def run_event(self, event: CloudEvent, data: Payload) -> None:
-        """Process an event that did not come from Kafka (the wall-clock scheduler's ticks)."""
-        async with self._lock:
-            await self._retrying(lambda: self._dispatch(event, data, record=None))
-
     async def load_clock(self) -> None:
         doc = await self.db[CLOCK].find_one({"_id": CLOCK})
         if doc is not None:
-            self.last_tick = doc["now"]
+            if self.last_tick is None or doc["now"] > self.last_tick:
+                self.last_tick = doc["now"]
             if self.clock.event_driven:
                 self.clock.advance(doc["now"])
         self._clock_checked = _time.monotonic()
+
+    async def recover(self) -> int:
+        """Finish every processed record left unfinished by a crash, oldest first."""
+        cursor = self.db[PROCESSED].find({"done": False}).sort("at", 1)
+        n = 0
+        async for record in cursor:
+            n += 1
+            await self._attempt(
+                lambda r=record: self._finish(r),  # type: ignore[misc]
+                lambda kind, reason, r=record: self._give_up_record(r, kind, reason),  # type: ignore[misc]
+            )
+        return n
+
+    # ------------------------------------------------------------------ rebalances
+
+    async def partitions_revoked(self, revoked: set[TopicPartition], budget_s: float) -> None:
+        """Before a rebalance: let the message in hand finish (bounded), commit what is
+        stored for the partitions going away, and forget their replay state."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._lock.acquire(), budget_s)
+            self._lock.release()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.flush_commits(revoked), budget_s)
+        self._replaying.clear()
+
+    async def partitions_assigned(self, consumer: AIOKafkaConsumer, assigned: set[TopicPartition]) -> None:
+        """After a rebalance: a partition the group has never committed gets its starting
+        position committed at once, so a crash before its first message cannot move the
+        start (``auto_offset_reset=latest``) past messages that arrived meanwhile. Never
+        past the message in hand, which may be a first one already fetched."""
+        fresh: dict[TopicPartition, int] = {}
+        for tp in assigned:
+            if await consumer.committed(tp) is None:
+                position = await consumer.position(tp)
+                if self._inflight is not None and self._inflight[0] == tp:
+                    position = min(position, self._inflight[1])
+                fresh[tp] = position
+        if fresh:
+            await self._commit(consumer, fresh)
 
     # ------------------------------------------------------------------ steps
 
     async def _process_record(self, record: ConsumerRecord[Any, Any]) -> None:
         try:
+            _check_headers(record.headers)
             event = decode_envelope(record.value)
-            data = parse_data(event, expected_topic=record.topic)
+            home = self.handlers.home_of(event.type) if event.type in self.handlers.routes else None
+            data = parse_data(event, expected_topic=None if record.topic == home else record.topic)
         except UnreadableEvent as e:
-            await self.dead_letter(record, e.kind, e.reason)
+            kind, reason = e.kind, e.reason
+            await self._waiting_out(lambda: self.dead_letter(record, kind, reason))
             return
         EVENTS_CONSUMED.labels(self.service, record.topic, event.type).inc()
+        route = self.handlers.routes.get(event.type)
+        if route is not None:
+            try:
+                key = await route.key_of(event, data, self.db)
+            except Exception as e:
+                if classify(e) == "outage":
+                    raise  # the store is away: the record waits (handle_record retries it)
+                what = f"{type(e).__name__}: {e}"
+                await self._waiting_out(lambda: self.dead_letter(record, "handler_error", f"no key: {what}"))
+                return
+            home = self.handlers.home_of(event.type)
+            if record.topic != home or _key_text(record.key) != key:
+                await self._forward(record, event, home, key)
+                return
         await self._dispatch(event, data, record)
+
+    async def _forward(
+        self, record: ConsumerRecord[Any, Any], event: CloudEvent, topic: str, key: str
+    ) -> None:
+        """Re-publish a message unchanged to its aggregate's topic and key (R1)."""
+        value = record.value or b""
+        await self._attempt(
+            lambda: self.publish(topic, value, key.encode()),
+            lambda kind, reason: self.dead_letter(record, kind, reason),
+        )
+        EVENTS_ROUTED.labels(self.service, event.type).inc()
 
     async def _dispatch(
         self, event: CloudEvent, data: Payload, record: ConsumerRecord[Any, Any] | None
@@ -333,7 +631,7 @@ class Pipeline:
         try:
             if self.clock.event_driven and _time.monotonic() - self._clock_checked > 1.0:
                 # Another instance of this service may own the clock's partition.
-                await self.load_clock()
+                await self._waiting_out(self.load_clock)
             if event.type == "clock.ticked":
                 assert isinstance(data, ClockTicked)
                 await self._tick(event, data, record)
@@ -347,30 +645,62 @@ class Pipeline:
             current_event_id.reset(t_event)
             current_correlation_id.reset(t_corr)
 
+    # ------------------------------------------------------------------ the clock
+
+    def _tick_is_ours(self, event: CloudEvent) -> bool:
+        """Event clock: every clock's ticks but the wall tickers'. Wall clock: only theirs."""
+        return (event.source == WALL_CLOCK_SOURCE) != self.clock.event_driven
+
     async def _tick(
         self, event: CloudEvent, data: ClockTicked, record: ConsumerRecord[Any, Any] | None
     ) -> None:
-        # Ticks from pbz.clock drive an event clock; the scheduler's own ticks drive the
-        # wall clock's deadlines. Each ignores the other.
-        if self.clock.event_driven != (record is not None):
+        if not self._tick_is_ours(event):
             EVENTS_IGNORED.labels(self.service, event.type).inc()
             return
         to = data.now
-        previous = self.last_tick
-        if previous is not None and to <= previous:
-            return  # time only moves forward: a stale or repeated tick changes nothing
+        # A redelivered tick is finished from its record, before any "not later" check.
+        stored = await self._waiting_out_value(lambda: self._stored(event.idempotency_key))
+        if stored is None:
+            previous = self.last_tick
+            if previous is not None and to <= previous:
+                EVENTS_IGNORED.labels(self.service, event.type).inc()
+                return  # time only moves forward: a stale or repeated tick changes nothing
+            if refusal := self._skewed(to, previous):
+                self.clock_problem = f"tick to {to.isoformat()} refused: {refusal}"
+                if record is not None:
+                    await self._waiting_out(lambda: self.dead_letter(record, "clock_skew", refusal))
+                return
         hook = self.handlers.tick
 
         async def on_tick(ctx: HandlerContext, _: Any) -> None:
-            ctx.put(CLOCK, {"_id": CLOCK, "now": to})
+            ctx._put_at_version(CLOCK, {"_id": CLOCK, "now": to}, _clock_version(to))
             # The first tick a service ever sees only sets its clock.
             if hook is not None and previous is not None:
                 await hook(ctx, previous.astimezone(self.clock.tz), to.astimezone(self.clock.tz))
 
-        await self._run(event, data, on_tick, record, now=to.astimezone(self.clock.tz))
-        self.last_tick = to
+        previous = self.last_tick
+        done = await self._run(event, data, on_tick, record, now=to.astimezone(self.clock.tz), known=stored)
+        if not done:
+            self.clock_problem = f"tick to {to.isoformat()} dead-lettered: the clock stays at {previous}"
+            return
+        self.clock_problem = None
+        if self.last_tick is None or to > self.last_tick:
+            self.last_tick = to
         if self.clock.event_driven:
             self.clock.advance(to)
+
+    def _skewed(self, to: datetime, previous: datetime | None) -> str | None:
+        skew = self.limits.clock_max_skew
+        if self.clock.event_driven:
+            if previous is not None and to - previous > skew:
+                return f"{to - previous} ahead of the last tick ({previous.isoformat()}), over {skew}"
+            return None
+        ahead = to - datetime.now(UTC)
+        if ahead > skew:
+            return f"{ahead} ahead of this machine's clock, over {skew}"
+        return None
+
+    # ------------------------------------------------------------------ one message
 
     async def _run(
         self,
@@ -379,31 +709,43 @@ class Pipeline:
         handler: Handler,
         record: ConsumerRecord[Any, Any] | None,
         now: datetime | None = None,
-    ) -> None:
+        known: dict[str, Any] | None = None,
+    ) -> bool:
+        """Handle, store, apply, publish. True when the effect stands (now or before),
+        False when the message was dead-lettered."""
         where = (record.topic, record.partition) if record is not None else None
-        done = await self._stored(event.id) if where in self._replaying else None
-        if done is None:
-            done = await self._handle(event, data, handler, record, now)
-            if done is None:
-                return  # dead-lettered
-        if done.get("done"):
-            self._replaying.add(where)
-            EVENTS_DUPLICATE.labels(self.service, event.type).inc()
-            log.info("duplicate %s %s: already processed, nothing to do", event.type, event.id)
-            return
-        self._replaying.discard(where)
-        await self._apply(done["writes"])
-        await self._publish_events(done["events"])
-        await self.db[PROCESSED].update_one(
-            {"_id": event.id},
-            {"$set": {"done": True, "n_writes": len(done["writes"])}, "$unset": {"writes": "", "events": ""}},
-        )
-        if done["events"]:
-            log.debug("%s -> %s", event.type, ", ".join(e["value"]["type"] for e in done["events"]))
+        key = event.idempotency_key
+        state: dict[str, Any] = {"record": known}
 
-    async def _stored(self, event_id: str) -> dict[str, Any] | None:
+        async def step() -> None:
+            if state["record"] is None and where in self._replaying:
+                state["record"] = await self._stored(key)
+            if state["record"] is None:
+                state["record"] = await self._handle(event, data, handler, record, now)
+            if state["record"].get("done"):
+                self._replaying.add(where)
+                if not state["record"].get("dead"):
+                    EVENTS_DUPLICATE.labels(self.service, event.type).inc()
+                    log.info("duplicate %s %s: already processed, nothing to do", event.type, event.id)
+                return
+            self._replaying.discard(where)
+            await self._finish(state["record"])
+
+        async def give_up(kind: str, reason: str) -> None:
+            state["dead"] = True
+            if state["record"] is not None and not state["record"].get("done"):
+                await self._mark_dead(key, kind, reason)
+            if record is not None:
+                await self.dead_letter(record, kind, reason)
+            else:
+                log.error("gave up on %s %s: %s: %s", event.type, event.id, kind, reason)
+
+        await self._attempt(step, give_up)
+        return not state.get("dead") and not (state["record"] or {}).get("dead")
+
+    async def _stored(self, key: str) -> dict[str, Any] | None:
         """The processed record of an event, if it was seen before."""
-        stored: dict[str, Any] | None = await self.db[PROCESSED].find_one({"_id": event_id})
+        stored: dict[str, Any] | None = await self.db[PROCESSED].find_one({"_id": key})
         return stored
 
     async def _handle(
@@ -413,12 +755,9 @@ class Pipeline:
         handler: Handler,
         record: ConsumerRecord[Any, Any] | None,
         now: datetime | None,
-    ) -> dict[str, Any] | None:
-        """Run the handler and store its processed record; the record that stands (ours, or
-        one stored before for the same event id), or None when the event was dead-lettered.
-
-        The handler runs first and the record's unique _id decides: a fresh event costs one
-        insert, and only a duplicate costs the look-up of the stored record."""
+    ) -> dict[str, Any]:
+        """Run the handler, check its effect can be stored, store its processed record;
+        return the record that stands (ours, or one stored before for the same event)."""
         ctx = HandlerContext(
             service=self.service,
             event=event,
@@ -426,54 +765,147 @@ class Pipeline:
             db=self.db,
             now=now,
             settings=self.settings,
+            aggregates=self.handlers.aggregates,
+            max_event_bytes=self.limits.max_event_bytes,
         )
         try:
             await handler(ctx, data)
         except Exception as e:
-            if is_transient(e):
+            if classify(e) == "outage":
                 raise
-            stored = await self._stored(event.id)
+            stored = await self._stored(event.idempotency_key)
             if stored is not None:
                 # A redelivery whose record already exists: what was staged then stands.
                 log.info(
                     "handler failed on redelivered %s %s; its stored record stands", event.type, event.id
                 )
                 return stored
+            if isinstance(e, PermanentError):
+                raise
             # A handler that cannot cope with a readable event is a defect: keep the message
             # (DLQ, replayable) rather than block the partition or drop it.
             log.exception("handler failed on %s", event.type)
-            if record is not None:
-                await self.dead_letter(record, "handler_error", f"{type(e).__name__}: {e}")
-            return None
-        record_doc: dict[str, Any] = {
-            "_id": event.id,
+            raise PermanentError(f"{type(e).__name__}: {e}", kind="handler_error") from e
+        await self._resolve_versions(ctx)
+        doc = self._record_of(event, ctx, record)
+        if problem := _unstorable(doc):
+            raise PermanentError(problem, kind="unstorable")
+        try:
+            await self.db[PROCESSED].insert_one(doc)
+        except DuplicateKeyError:
+            # Seen before: finish the stored record (same writes, same event ids) unless it
+            # is done; never what this run recomputed from today's state.
+            stored = await self._stored(event.idempotency_key)
+            assert stored is not None
+            return stored
+        return doc
+
+    async def _resolve_versions(self, ctx: HandlerContext) -> None:
+        """An aggregate put without having been read: its version follows the stored one."""
+        for collection, _id in ctx._unresolved_versions():
+            doc = await self.db[collection].find_one({"_id": _id}, {"version": 1})
+            ctx._resolve_version((collection, _id), int((doc or {}).get("version") or 0))
+
+    def _record_of(
+        self, event: CloudEvent, ctx: HandlerContext, record: ConsumerRecord[Any, Any] | None
+    ) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "_id": event.idempotency_key,
             "type": event.type,
             "at": datetime.now(UTC),
             "writes": ctx.writes,
             "events": ctx.events,
             "done": False,
         }
-        try:
-            await self.db[PROCESSED].insert_one(record_doc)
-        except DuplicateKeyError:
-            # Seen before: finish the stored record (same writes, same event ids) unless it
-            # is done; never what this run recomputed from today's state.
-            stored = await self._stored(event.id)
-            assert stored is not None
-            return stored
-        return record_doc
+        if record is not None:
+            doc["from"] = {"topic": record.topic, "partition": record.partition, "offset": record.offset}
+        return doc
+
+    async def _finish(self, record_doc: dict[str, Any]) -> None:
+        """Apply a stored record's writes, publish its events, mark it done."""
+        await self._apply(record_doc["writes"])
+        if self.before_publish is not None:
+            await self.before_publish(record_doc)
+        await self._publish_events(record_doc["events"])
+        await self.db[PROCESSED].update_one(
+            {"_id": record_doc["_id"]},
+            {
+                "$set": {"done": True, "n_writes": len(record_doc["writes"])},
+                "$unset": {"writes": "", "events": ""},
+            },
+        )
+        if record_doc["events"]:
+            log.debug(
+                "%s -> %s",
+                record_doc.get("type"),
+                ", ".join(e["value"]["type"] for e in record_doc["events"]),
+            )
+
+    async def _mark_dead(self, key: str, kind: str, reason: str) -> None:
+        """A record that can never be finished: closed, so no start-up or redelivery retries it."""
+        await self._waiting_out(
+            lambda: self.db[PROCESSED].update_one(
+                {"_id": key},
+                {
+                    "$set": {"done": True, "dead": f"{kind}: {reason}"[:2000]},
+                    "$unset": {"writes": "", "events": ""},
+                },
+            )
+        )
+
+    async def _give_up_record(self, record_doc: dict[str, Any], kind: str, reason: str) -> None:
+        """Start-up recovery could not finish a record: close it and dead-letter where it came from."""
+        await self._mark_dead(record_doc["_id"], kind, reason)
+        origin = record_doc.get("from") or {}
+        letter = DeadLetter(
+            service=self.service,
+            topic=origin.get("topic", ""),
+            partition=int(origin.get("partition", -1)),
+            offset=int(origin.get("offset", -1)),
+            key=None,
+            reason=f"{kind}: unfinished record {record_doc['_id']} could not be finished: {reason}"[:2000],
+            original="",
+            original_bytes=0,
+        )
+        await self._publish_letter(letter, record_doc["_id"], None)
 
     async def _apply(self, writes: list[dict[str, Any]]) -> None:
-        by_collection: dict[str, list[Any]] = {}
+        last: dict[tuple[str, Any], dict[str, Any]] = {}
         for w in writes:
-            ops = by_collection.setdefault(w["c"], [])
-            if w["op"] == "put":
-                ops.append(ReplaceOne({"_id": w["doc"]["_id"]}, w["doc"], upsert=True))
+            # A document put twice by one handler ends as its last version.
+            _id = w["doc"]["_id"] if w["op"] == "put" else w["id"]
+            last.pop((w["c"], _id), None)
+            last[(w["c"], _id)] = w
+        by_collection: dict[str, list[Any]] = {}
+        for (collection, _id), w in last.items():
+            if w["op"] == "delete":
+                by_collection.setdefault(collection, []).append(DeleteOne({"_id": _id}))
+            elif collection in self.handlers.aggregates or collection == CLOCK:
+                await self._replace_newer(collection, w["doc"])
             else:
-                ops.append(DeleteOne({"_id": w["id"]}))
+                by_collection.setdefault(collection, []).append(
+                    ReplaceOne({"_id": _id}, w["doc"], upsert=True)
+                )
         for collection, ops in by_collection.items():
-            # Ordered: a document put twice by one handler ends as its last version.
-            await self.db[collection].bulk_write(ops, ordered=True)
+            await self.db[collection].bulk_write(ops, ordered=False)
+
+    async def _replace_newer(self, collection: str, doc: dict[str, Any]) -> None:
+        """Replace an aggregate only over an older version: a late copy of an old change
+        never overwrites a newer state (a duplicate key on upsert means "newer there").
+        One by one: FerretDB answers a bulk with such an error in a shape pymongo misreads."""
+        try:
+            await self.db[collection].replace_one(
+                {
+                    "_id": doc["_id"],
+                    # (a document stored before versions existed counts as older)
+                    "$or": [{"version": {"$lt": doc["version"]}}, {"version": {"$exists": False}}],
+                },
+                doc,
+                upsert=True,
+            )
+        except DuplicateKeyError:
+            STALE_WRITES.labels(self.service, collection).inc()
+            log.info("write to %s %s skipped: a newer version is stored", collection, doc["_id"])
 
     async def _publish_events(self, events: list[dict[str, Any]]) -> None:
         confirmations = []
@@ -502,61 +934,179 @@ class Pipeline:
             # redelivered there, and the processed records make that a no-op.
             log.warning("offsets %s not committed: %s", offsets, e)
 
+    # ------------------------------------------------------------------ dead letters
+
     async def dead_letter(self, record: ConsumerRecord[Any, Any], kind: str, reason: str) -> None:
-        key = record.key.decode("utf-8", "replace") if isinstance(record.key, bytes) else record.key
+        value: bytes = record.value or b""
+        cut = value[: self.limits.dlq_original_max_bytes]
         letter = DeadLetter(
             service=self.service,
             topic=record.topic,
             partition=record.partition,
             offset=record.offset,
-            key=key,
-            reason=f"{kind}: {reason}",
-            original=base64.b64encode(record.value or b"").decode(),
+            key=_key_text(record.key)[:1000] if record.key is not None else None,
+            reason=f"{kind}: {reason}"[:2000],
+            original=base64.b64encode(cut).decode(),
+            original_bytes=len(value),
+            original_sha256=hashlib.sha256(value).hexdigest(),
+            original_truncated=len(cut) < len(value),
         )
-        event = make_event(
-            id=derived_event_id(self.service, f"dlq/{record.topic}/{record.partition}/{record.offset}", 0),
-            type="dlq.recorded",
-            source=f"pbz/{self.service}",
-            time=datetime.now(UTC),
-            subject=record.topic,
-            data=letter.model_dump(mode="json"),
-        )
-        await self.publish(
-            Topic.DLQ.value, event.to_json(), record.key if isinstance(record.key, bytes) else None
-        )
+        cause = f"dlq/{record.topic}/{record.partition}/{record.offset}"
+        key = record.key if isinstance(record.key, bytes) and len(record.key) <= 1000 else None
+        await self._publish_letter(letter, cause, key)
         EVENTS_DLQ.labels(self.service, record.topic, kind).inc()
         log.warning(
-            "unreadable message %s-%s@%s sent to pbz.dlq: %s: %s",
+            "message %s-%s@%s sent to pbz.dlq: %s: %s",
             record.topic,
             record.partition,
             record.offset,
             kind,
-            reason,
+            reason[:500],
         )
 
-    async def _retrying(self, step: Callable[[], Awaitable[None]]) -> None:
-        delay = self.retry_initial_s
+    async def _publish_letter(self, letter: DeadLetter, cause: str, key: bytes | None) -> None:
+        event = make_event(
+            id=derived_event_id(self.service, cause, 0),
+            type="dlq.recorded",
+            source=f"pbz/{self.service}",
+            time=datetime.now(UTC),
+            subject=letter.topic or None,
+            data=letter.model_dump(mode="json"),
+        )
+        await self.publish(Topic.DLQ.value, event.to_json(), key)
+
+    # ------------------------------------------------------------------ attempts
+
+    async def _attempt(
+        self,
+        step: Callable[[], Awaitable[Any]],
+        give_up: Callable[[str, str], Awaitable[None]],
+    ) -> None:
+        """Run ``step`` until it succeeds; wait out outages; give up (dead-letter) on a
+        permanent failure, or after ``retry_attempts`` failures that are the message's."""
+        delay = self.limits.retry_initial_s
+        counted = 0
         while True:
             try:
                 await step()
             except Exception as e:
-                if not is_transient(e):
-                    # Our own step failed for a reason that is not the infrastructure's
-                    # (a defect). Waiting is safer than skipping: nothing is lost.
-                    log.exception("pipeline step failed; retrying in %.1fs", delay)
-                else:
-                    log.warning("transient failure (%s: %s); retrying in %.1fs", type(e).__name__, e, delay)
-                self.waiting_on = f"{type(e).__name__}: {e}"
-                WAITING.labels(self.service).set(1)
-                TRANSIENT_RETRIES.labels(self.service).inc()
+                kind = classify(e)
+                what = f"{type(e).__name__}: {e}"
+                if kind == "permanent":
+                    await self._giving_up(
+                        give_up, getattr(e, "kind", "permanent_failure"), getattr(e, "reason", what)
+                    )
+                    return
+                if await self._counts(e, kind):
+                    counted += 1
+                    if counted >= self.limits.retry_attempts:
+                        await self._giving_up(give_up, "retry_exhausted", f"{counted} attempts, last: {what}")
+                        return
+                self._waiting(e, kind, counted)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, self.retry_max_s)
+                delay = min(delay * 2, self.limits.retry_max_s)
                 continue
-            if self.waiting_on is not None:
-                log.info("recovered after transient failure: %s", self.waiting_on)
-                self.waiting_on = None
-                WAITING.labels(self.service).set(0)
+            self._recovered()
             return
+
+    async def _giving_up(
+        self, give_up: Callable[[str, str], Awaitable[None]], kind: str, reason: str
+    ) -> None:
+        await self._waiting_out(lambda: give_up(kind, reason))
+        self._recovered()
+
+    async def _counts(self, exc: BaseException, kind: Failure) -> bool:
+        """Does this failure count against the message? Unknown causes do; a Mongo
+        connection failure or timeout does while the store answers its ping."""
+        if kind == "unknown":
+            return True
+        if isinstance(exc, TransientError | KafkaError):
+            return False
+        return _mongo_failure(exc) and await self.store_answers()
+
+    async def store_answers(self) -> bool:
+        try:
+            await asyncio.wait_for(self.db.client.admin.command("ping"), 2)
+        except Exception:
+            return False
+        return True
+
+    async def _waiting_out(self, step: Callable[[], Awaitable[Any]]) -> None:
+        """Run a step that only an outage can stop (a dead letter, a commit): wait it out.
+        Anything else is logged and retried too — never skipped."""
+        delay = self.limits.retry_initial_s
+        while True:
+            try:
+                await step()
+            except Exception as e:
+                kind = classify(e)
+                if kind != "outage":
+                    log.exception("pipeline step failed (%s); retrying in %.1fs", kind, delay)
+                self._waiting(e, kind, 0)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.limits.retry_max_s)
+                continue
+            return
+
+    async def _waiting_out_value(self, read: Callable[[], Awaitable[Any]]) -> Any:
+        box: list[Any] = []
+
+        async def step() -> None:
+            box.append(await read())
+
+        await self._waiting_out(step)
+        return box[-1]
+
+    def _waiting(self, exc: BaseException, kind: str, counted: int) -> None:
+        what = f"{type(exc).__name__}: {exc}"
+        budget = f" (attempt {counted}/{self.limits.retry_attempts})" if counted else ""
+        log.warning("%s failure, retrying%s: %s", kind, budget, what[:500])
+        self.waiting_on = what[:500]
+        WAITING.labels(self.service).set(1)
+        TRANSIENT_RETRIES.labels(self.service).inc()
+
+    def _recovered(self) -> None:
+        if self.waiting_on is not None:
+            log.info("recovered after: %s", self.waiting_on)
+            self.waiting_on = None
+            WAITING.labels(self.service).set(0)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _check_headers(headers: Any) -> None:
+    """Header values are UTF-8 strings (the CloudEvents Kafka binding): anything else is
+    unreadable, said so, and dead-lettered rather than skipped."""
+    for name, value in headers or ():
+        if value is None:
+            raise UnreadableEvent("bad_header", f"header {name!r} has no value")
+        try:
+            value.decode("utf-8")
+        except (UnicodeDecodeError, AttributeError):
+            raise UnreadableEvent("bad_header", f"header {name!r} is not UTF-8 text") from None
+
+
+def _key_text(key: Any) -> str:
+    if isinstance(key, bytes):
+        return key.decode("utf-8", "replace")
+    return "" if key is None else str(key)
+
+
+def _clock_version(to: datetime) -> int:
+    """The clock document's version is its time (µs): it only ever moves forward."""
+    return int(to.timestamp() * 1_000_000)
+
+
+def _unstorable(record_doc: dict[str, Any]) -> str | None:
+    """Why a processed record (writes and events) cannot be stored, or None."""
+    for w in record_doc["writes"]:
+        if w["op"] == "put" and (problem := unsafe_value(w["doc"], f"{w['c']}", bounded=False)):
+            return problem
+    for e in record_doc["events"]:
+        if problem := unsafe_value(e["value"], f"event {e['value'].get('type')}", bounded=False):
+            return problem
+    return None
 
 
 def kafka_publisher(broker: KafkaBroker) -> Publish:
@@ -570,10 +1120,16 @@ def kafka_publisher(broker: KafkaBroker) -> Publish:
 
 
 __all__ = [
+    "CLOCK",
+    "PROCESSED",
+    "WALL_CLOCK_SOURCE",
+    "EventTooLarge",
     "HandlerContext",
     "Handlers",
+    "PermanentError",
     "Pipeline",
     "TransientError",
+    "classify",
     "is_transient",
     "kafka_publisher",
 ]

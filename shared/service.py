@@ -3,6 +3,12 @@ pipeline, the wall-clock scheduler, and the HTTP app with the operational endpoi
 
 A service declares itself with a :class:`ServiceDefinition`; ``create_app`` turns it into
 a FastAPI app whose lifespan starts and stops everything; ``main`` serves it.
+
+Start-up runs in the background, so the HTTP port answers at once (``/healthz`` green,
+``/readyz`` red with the phase it is in): indexes, the producer, finishing processed
+records left unfinished by a crash (oldest first), the clock, then the consumer's group
+join; ``/readyz`` turns green once partitions are assigned. Each phase is logged with the
+seconds since the process started (``phase`` lines; ``bench/restart_time.py`` reads them).
 """
 
 from __future__ import annotations
@@ -10,18 +16,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import uvicorn
+from aiokafka import ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import HTMLResponse
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from faststream.kafka.message import FAKE_CONSUMER, KafkaAckableMessage
 from faststream.specification import AsyncAPI, Specification, get_asyncapi_html
 from motor.motor_asyncio import AsyncIOMotorClient, AsyncIOMotorDatabase
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -32,14 +42,31 @@ from .actor import Actor
 from .auth import TokenVerifier, authenticate
 from .clock import Clock
 from .events import REGISTRY, CloudEvent, Topic, make_event, new_event_id, spec_for
-from .events.catalog import ClockTicked, HttpReason
+from .events.catalog import HttpReason
 from .http import ApiProblem, IdempotencyKey
 from .logs import configure_logging, current_service
 from .mongo import Index, database, ensure_indexes, make_client
-from .pipeline import PROCESSED, Handlers, Pipeline, kafka_publisher
+from .pipeline import PROCESSED, WALL_CLOCK_SOURCE, Handlers, Pipeline, kafka_publisher
 from .settings import ServiceSettings
 
 log = logging.getLogger("pbz.service")
+_IMPORTED = time.monotonic()
+
+
+def process_age() -> float:
+    """Seconds since this process started (from /proc where there is one)."""
+    try:
+        with open("/proc/self/stat") as f:
+            start_ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime") as f:
+            uptime = float(f.read().split()[0])
+        return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return time.monotonic() - _IMPORTED
+
+
+# Where start-up looks for unfinished records (MongoDB uses it; FerretDB scans).
+PIPELINE_INDEXES = [Index(PROCESSED, [("done", 1), ("at", 1)])]
 
 
 @dataclass
@@ -51,6 +78,8 @@ class ServiceDefinition:
     consumes: list[Topic]
     emits: list[Topic]
     handlers: Handlers
+    # The service's own work topic (follow-ups keyed by aggregate, re-keyed commands).
+    work_topic: Topic | None = None
     indexes: list[Index] = field(default_factory=list)
     routers: list[APIRouter] = field(default_factory=list)
     settings_cls: type[ServiceSettings] = ServiceSettings
@@ -67,7 +96,7 @@ class Runtime:
         self.mongo: AsyncIOMotorClient[Any] = make_client(settings.mongo_url)
         self.db: AsyncIOMotorDatabase[Any] = database(self.mongo, settings.database_name(definition.name))
         self.broker = KafkaBroker(
-            settings.kafka_bootstrap,
+            [host.strip() for host in settings.kafka_bootstrap.split(",") if host.strip()],
             client_id=f"pbz-{definition.title}",
             log_level=logging.DEBUG,  # FastStream's per-message lines; ours say more
             enable_idempotence=True,
@@ -83,72 +112,148 @@ class Runtime:
             retry_max_s=settings.retry_max_s,
             settings=settings,
         )
-        self._scheduler: asyncio.Task[None] | None = None
-        self.started = False
+        self._ticker: asyncio.Task[None] | None = None
+        self._starting: asyncio.Task[None] | None = None
+        self.phase = "starting"
+        self.started = False  # start-up finished: partitions assigned
+        self.joined = asyncio.Event()
+        self.connected = asyncio.Event()  # the producer is up: commands can be published
         self._register()
 
-    def _register(self) -> None:
+    @property
+    def topics(self) -> list[Topic]:
         d = self.definition
-        subscriber = self.broker.subscriber(
-            *[t.value for t in d.consumes],
-            group_id=self.settings.group_id(d.title),
+        extra = [d.work_topic] if d.work_topic is not None and d.work_topic not in d.consumes else []
+        return [*d.consumes, *extra]
+
+    def _register(self) -> None:
+        d, settings = self.definition, self.settings
+        self.subscriber = self.broker.subscriber(
+            *[t.value for t in self.topics],
+            group_id=settings.group_id(d.title),
+            group_instance_id=settings.instance_id(d.title),
+            session_timeout_ms=settings.session_timeout_ms,
+            heartbeat_interval_ms=settings.heartbeat_interval_ms,
+            # Rejoining may wait for the message in hand (bounded, see _Listener).
+            rebalance_timeout_ms=max(30_000, settings.session_timeout_ms),
             ack_policy=AckPolicy.MANUAL,  # the pipeline commits exactly the processed offset
-            auto_offset_reset=self.settings.auto_offset_reset,
+            auto_offset_reset=settings.auto_offset_reset,
+            listener=_Listener(self),
+            # Headers are read by the pipeline, which dead-letters unreadable ones; FastStream's
+            # own parser would raise on them and the message would be skipped (faststream #2618).
+            parser=_raw_message,
             decoder=_raw_body,
             title=f"{d.title}:consume",
             description=f"Every event {d.title} consumes. Unreadable messages go to pbz.dlq.",
         )
-        pipeline = self.pipeline
+        pipeline, subscriber = self.pipeline, self.subscriber
 
-        @subscriber
+        @self.subscriber
         async def consume(body: bytes, message: KafkaMessage) -> None:
-            await pipeline.handle_record(message.raw_message, message.consumer)  # type: ignore[arg-type]
+            await pipeline.handle_record(message.raw_message, subscriber.consumer)  # type: ignore[arg-type]
 
         # Publishers are declared for the AsyncAPI document.
-        for topic in [*d.emits, Topic.DLQ]:
+        work = [d.work_topic] if d.work_topic is not None else []
+        for topic in [*d.emits, *work, Topic.DLQ]:
             types = sorted(t for t, s in REGISTRY.items() if s.topic == topic)
             self.broker.publisher(topic.value, title=f"{d.title}:{topic.value}", description=", ".join(types))
 
-    async def start(self) -> None:
-        current_service.set(self.name)
-        await ensure_indexes(self.db, self.definition.indexes)
-        await self.pipeline.load_clock()
-        await self.broker.start()
-        if not self.clock.event_driven and self.definition.handlers.tick is not None:
-            self._scheduler = asyncio.create_task(self._wall_scheduler(), name=f"{self.name}-scheduler")
-        self.started = True
+    def _phase(self, phase: str, **extra: Any) -> None:
+        self.phase = phase
         log.info(
-            "%s started: kafka=%s db=%s clock=%s",
+            "%s: %s", self.name, phase, extra={"phase": phase, "seconds": round(process_age(), 3), **extra}
+        )
+
+    async def start(self) -> None:
+        """Everything before consuming, then the group join; returns once assigned."""
+        current_service.set(self.name)
+        self._phase("indexes")
+        await ensure_indexes(self.db, [*PIPELINE_INDEXES, *self.definition.indexes])
+        self._phase("producer")
+        await self.broker.connect()
+        self.connected.set()
+        self._phase("recovery")
+        recovered = await self.pipeline.recover()
+        await self.pipeline.load_clock()
+        self._phase("joining", recovered=recovered)
+        await self.broker.start()
+        await self.joined.wait()
+        if not self.clock.event_driven:
+            self._ticker = asyncio.create_task(self._wall_ticker(), name=f"{self.name}-ticker")
+        self.started = True
+        self._phase("consuming")
+        log.info(
+            "%s started: kafka=%s db=%s clock=%s group=%s",
             self.name,
             self.settings.kafka_bootstrap,
             self.db.name,
             self.settings.clock,
+            self.settings.group_id(self.definition.title),
         )
+
+    def start_in_background(self) -> None:
+        """Start; a failure (Kafka or Mongo not there yet) is retried with backoff, and
+        /readyz says where it failed and why meanwhile."""
+
+        async def run() -> None:
+            delay = self.settings.retry_initial_s
+            while True:
+                try:
+                    await self.start()
+                    return
+                except asyncio.CancelledError:
+                    raise
+                except Exception as e:
+                    log.exception(
+                        "%s could not start (phase %s); retrying in %.1fs", self.name, self.phase, delay
+                    )
+                    # The kind of failure only: /readyz shows the phase, never an exception's text.
+                    self.phase = f"failed in {self.phase} ({type(e).__name__}); retrying"
+                    with contextlib.suppress(Exception):
+                        await self.broker.stop()
+                    self.connected.clear()
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, self.settings.retry_max_s)
+
+        self._starting = asyncio.create_task(run(), name=f"{self.name}-start")
 
     async def stop(self) -> None:
         self.started = False
-        if self._scheduler is not None:
-            self._scheduler.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._scheduler
+        for task in (self._starting, self._ticker):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await self.pipeline.stop()  # commits what is stored before the consumer goes
         await self.broker.stop()
         self.mongo.close()
         log.info("%s stopped", self.name)
 
-    async def _wall_scheduler(self) -> None:
-        """Wall-clock mode: act on deadlines and period closes every few seconds."""
+    async def _wall_ticker(self) -> None:
+        """Wall clock: publish the time to pbz.clock every interval, on the interval's grid,
+        with an id made of that time. Every instance of every service publishes the same
+        tick; each consumer group handles it once (R5), like any event clock's tick."""
+        interval = timedelta(seconds=self.settings.scheduler_interval_s)
         while True:
-            now = self.clock.now()
-            tick = make_event(
-                id=f"wall-tick/{self.name}/{now.isoformat()}",
-                type="clock.ticked",
-                source=f"pbz/{self.name}/scheduler",
-                time=now,
-                data={"now": now.isoformat()},
+            now = datetime.now(UTC)
+            on_grid = datetime.fromtimestamp(
+                now.timestamp() // interval.total_seconds() * interval.total_seconds(), UTC
             )
-            await self.pipeline.run_event(tick, ClockTicked(now=now))
-            await asyncio.sleep(self.settings.scheduler_interval_s)
+            tick = make_event(
+                id=f"wall/{on_grid.isoformat()}",
+                type="clock.ticked",
+                source=WALL_CLOCK_SOURCE,
+                time=on_grid,
+                data={"now": on_grid.isoformat()},
+            )
+            try:
+                await self.pipeline.publish(Topic.CLOCK.value, tick.to_json(), b"clock")
+            except Exception as e:
+                log.warning(
+                    "wall tick %s not published (%s: %s); next interval", tick.id, type(e).__name__, e
+                )
+            next_at = on_grid + interval
+            await asyncio.sleep(max(0.05, (next_at - datetime.now(UTC)).total_seconds()))
 
     async def publish_command(
         self,
@@ -161,8 +266,21 @@ class Runtime:
     ) -> CloudEvent:
         """What the POST endpoints do: wrap a command in an envelope that names its actor (the
         CloudEvents authcontext, from the caller's token) and put it on its topic. Kafka not
-        answering within ``publish_timeout_s`` is a 503 with Retry-After, not a hung request."""
+        answering within ``publish_timeout_s`` — the producer still connecting at start-up
+        included — is a 503 with Retry-After, not a hung request."""
+        try:
+            await asyncio.wait_for(self.connected.wait(), self.settings.publish_timeout_s)
+        except TimeoutError:
+            raise ApiProblem(
+                503,
+                HttpReason.SERVICE_STARTING,
+                f"{self.name} is starting ({self.phase.split(' (', 1)[0]}); try again",
+                {"Retry-After": str(self.settings.retry_after_s)},
+            ) from None
         spec = spec_for(event_type)
+        payload = spec.model.model_validate(data.model_dump(mode="json")).model_dump(
+            mode="json", exclude_none=True
+        )
         event = make_event(
             id=event_id or new_event_id(),
             type=event_type,
@@ -170,15 +288,15 @@ class Runtime:
             time=self.clock.now()
             if self.pipeline.last_tick or not self.clock.event_driven
             else datetime.now(UTC),
-            subject=key,
-            data=spec.model.model_validate(data.model_dump(mode="json")).model_dump(
-                mode="json", exclude_none=True
-            ),
+            subject=key if key and key.isprintable() and len(key) <= 512 else None,
+            data=payload,
             extensions=actor.extension(),
         )
+        # The consumer refuses what it cannot store (NUL, unsafe names, sizes) to pbz.dlq.
+        kafka_key = key.encode("utf-8", "backslashreplace") if key else None
         try:
             await asyncio.wait_for(
-                self.pipeline.publish(spec.topic.value, event.to_json(), key.encode() if key else None),
+                self.pipeline.publish(spec.topic.value, event.to_json(), kafka_key),
                 self.settings.publish_timeout_s,
             )
         except (TimeoutError, KafkaError) as e:
@@ -200,15 +318,19 @@ class Runtime:
             checks["mongo"] = "ok"
         except Exception as e:
             checks["mongo"] = f"unreachable: {type(e).__name__}"
-        try:
-            ok = await self.broker.ping(timeout=2)
-            checks["kafka"] = "ok" if ok else "unreachable"
-        except Exception as e:
-            checks["kafka"] = f"unreachable: {type(e).__name__}"
-        checks["consumer"] = "ok" if self.started else "not started"
+        if not self.connected.is_set():
+            checks["kafka"] = "connecting"
+        else:
+            try:
+                ok = await self.broker.ping(timeout=2)
+                checks["kafka"] = "ok" if ok else "unreachable"
+            except Exception as e:
+                checks["kafka"] = f"unreachable: {type(e).__name__}"
+        checks["consumer"] = "ok" if self.started else self.phase
         waiting = self.pipeline.waiting_on
         # waiting_on is "<ExceptionType>: <text>": only the type is shown.
         checks["pipeline"] = "ok" if waiting is None else f"waiting: {waiting.split(':', 1)[0]}"
+        checks["clock"] = "ok" if self.pipeline.clock_problem is None else self.pipeline.clock_problem
         return checks
 
     def asyncapi(self) -> Specification:
@@ -220,6 +342,43 @@ class Runtime:
 async def _raw_body(msg: Any) -> Any:
     # The pipeline decodes the bytes itself, so a broken message reaches it (and the DLQ).
     return msg.body
+
+
+async def _raw_message(record: Any, _default: Any = None) -> Any:
+    """FastStream's message around a record, without reading its headers (never raises)."""
+    return KafkaAckableMessage(
+        body=record.value or b"",
+        headers={},
+        reply_to="",
+        content_type=None,
+        message_id=f"{record.topic}-{record.partition}-{record.offset}",
+        correlation_id=None,
+        raw_message=record,
+        path={},
+        consumer=FAKE_CONSUMER,  # never used: the pipeline commits through the subscriber's consumer
+    )
+
+
+class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Rebalances: the message in hand finishes (bounded) and stored offsets are committed
+    before partitions go; fresh partitions get their start committed; readiness follows."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        budget = self.runtime.settings.session_timeout_ms / 1000 / 2
+        await self.runtime.pipeline.partitions_revoked(set(revoked), budget)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        consumer = self.runtime.subscriber.consumer
+        if consumer is not None:
+            try:
+                await self.runtime.pipeline.partitions_assigned(consumer, set(assigned))
+            except Exception:
+                log.exception("could not commit the start of newly assigned partitions")
+        log.info("%s assigned %d partitions", self.runtime.name, len(assigned))
+        self.runtime.joined.set()
 
 
 # --------------------------------------------------------------------------- HTTP
@@ -315,7 +474,8 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings | None =
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = Runtime(definition, settings)
         app.state.runtime = runtime
-        await runtime.start()
+        # The port opens now; /readyz stays red until the group join has assigned partitions.
+        runtime.start_in_background()
         try:
             yield
         finally:
@@ -339,7 +499,8 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings | None =
 
     @ops.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})
     async def readyz(runtime: RuntimeDep, response: Response) -> Readiness:
-        """Kafka and Mongo reachable, the consumer running and not waiting on a failure."""
+        """Kafka and Mongo reachable, partitions assigned, no message waiting on a failure,
+        the clock not stopped by a failed tick."""
         checks = await runtime.readiness()
         ok = all(v == "ok" for v in checks.values())
         response.status_code = 200 if ok else 503

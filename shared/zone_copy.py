@@ -42,7 +42,11 @@ ZoneChanged = Callable[[HandlerContext, dict[str, Any] | None, dict[str, Any]], 
 
 
 def register(handlers: Handlers, on_change: ZoneChanged | None = None) -> None:
-    """Keep the zone copy up to date; call ``on_change`` after each snapshot is staged."""
+    """Keep the zone copy up to date; call ``on_change`` after each snapshot is staged.
+
+    The copy is an aggregate written only from ``pbz.zone.events``, which zone-registry keys
+    by the zone (R1); versioned, so a late redelivery never overwrites a newer snapshot."""
+    handlers.aggregate(ZONES)
 
     async def on_zone_event(ctx: HandlerContext, data: ZoneEvent) -> None:
         snapshot = data.zone.model_dump(mode="json")

@@ -27,3 +27,14 @@ async def _signed_in_people() -> AsyncIterator[None]:
     if support._identity is not None:
         await support._identity.aclose()
         support._identity = None
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The figures the fault tests measured (events, effects, lost, doubled, copies, kills,
+    seconds), whatever the verbosity."""
+    from tests.procs import FIGURES
+
+    if FIGURES:
+        terminalreporter.section("fault figures")
+        for line in FIGURES:
+            terminalreporter.write_line(line)

@@ -67,6 +67,15 @@ async def bearer(who: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {await identity().token(who)}"}
 
 
+def default_actor(event_type: str, data: dict[str, Any]) -> Actor | None:
+    """The actor of a command a test sends without naming one: a permit command its signing
+    member, any other command the party office; facts and events none."""
+    topic = spec_for(event_type).topic
+    if topic == Topic.PERMIT_COMMANDS:
+        return person(str(data["member_id"]))
+    return OFFICE_ACTOR if topic in COMMAND_TOPICS else None
+
+
 def person(member_id: str, *roles: str) -> Actor:
     """An actor as the HTTP layer would stamp it from that person's token."""
     return Actor(type=AuthType.USER, id=member_id, roles=frozenset(roles or ("zone_member",)))
@@ -106,41 +115,42 @@ def test_settings(definition: ServiceDefinition, suffix: str, **overrides: Any) 
     return definition.settings_cls(**values)
 
 
-async def _wait_assigned(runtime: Runtime, timeout: float = 30.0) -> None:
-    """Wait until the group owns every partition of its topics and positions are resolved,
-    then commit those positions so a restart resumes exactly there."""
-    sub = next(iter(runtime.broker.subscribers))
+async def _wait_assigned(runtime: Runtime, timeout: float = 30.0, shared: bool = False) -> None:
+    """Wait until start-up is over and the group owns every partition of its topics (the
+    pipeline commits the start of each fresh partition, so a restart resumes exactly there).
+    ``shared``: other instances are in the group too; start-up over is enough."""
     deadline = time.monotonic() + timeout
-    topics = [t.value for t in runtime.definition.consumes]
+    topics = [t.value for t in runtime.topics]
     while True:
-        consumer: AIOKafkaConsumer | None = getattr(sub, "consumer", None)
+        consumer: AIOKafkaConsumer | None = runtime.subscriber.consumer if runtime.started else None
         if consumer is not None:
             assigned = consumer.assignment()
             wanted = sum(len(consumer.partitions_for_topic(t) or ()) for t in topics)
-            if assigned and len(assigned) >= wanted:
-                positions = {tp: await consumer.position(tp) for tp in assigned}
-                committed = {tp: await consumer.committed(tp) for tp in assigned}
-                fresh = {tp: off for tp, off in positions.items() if committed[tp] is None}
-                if fresh:
-                    await consumer.commit(fresh)
+            if shared or (assigned and len(assigned) >= wanted):
                 return
         if time.monotonic() > deadline:
-            raise TimeoutError(f"{runtime.name} got no partition assignment in {timeout} s")
+            raise TimeoutError(f"{runtime.name} got no partition assignment in {timeout} s ({runtime.phase})")
         await asyncio.sleep(0.05)
 
 
 @contextlib.asynccontextmanager
 async def running(
-    definition: ServiceDefinition, suffix: str | None = None, *, drop: bool = True, **overrides: Any
+    definition: ServiceDefinition,
+    suffix: str | None = None,
+    *,
+    drop: bool = True,
+    shared: bool = False,
+    **overrides: Any,
 ) -> AsyncIterator[Runtime]:
-    """Start one service instance (consumer, pipeline, scheduler) without HTTP.
+    """Start one service instance (consumer, pipeline, wall ticker) without HTTP.
 
-    ``drop=False`` keeps its database for a restart with the same ``suffix``."""
+    ``drop=False`` keeps its database for a restart with the same ``suffix``; ``shared``:
+    another instance with the same suffix is in its group."""
     settings = test_settings(definition, suffix or new_suffix(), **overrides)
     runtime = Runtime(definition, settings)
     await runtime.start()
     try:
-        await _wait_assigned(runtime)
+        await _wait_assigned(runtime, shared=shared)
         yield runtime
     finally:
         if drop:
@@ -179,8 +189,9 @@ async def serving(
 class Bus:
     """Publishes events as the enterprise systems would, and watches what comes out."""
 
-    def __init__(self) -> None:
-        self.producer = AIOKafkaProducer(bootstrap_servers=KAFKA, enable_idempotence=True)
+    def __init__(self, bootstrap: str = KAFKA) -> None:
+        self.bootstrap = bootstrap
+        self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
         self.watchers: list[Watcher] = []
 
     async def __aenter__(self) -> Bus:
@@ -203,17 +214,14 @@ class Bus:
         correlationid: str | None = None,
         source: str = "test",
         actor: Actor | None = DEFAULT,
+        extensions: dict[str, str] | None = None,
     ) -> CloudEvent:
+        """``extensions``: envelope attributes to add, e.g. ``Actor(...).extension()``."""
         from datetime import UTC
         from datetime import datetime as dt
 
-        spec = spec_for(event_type)
         if actor is DEFAULT:
-            actor = None
-            if spec.topic == Topic.PERMIT_COMMANDS:
-                actor = person(str(data["member_id"]))
-            elif spec.topic in COMMAND_TOPICS:
-                actor = OFFICE_ACTOR
+            actor = default_actor(event_type, data)
         event = make_event(
             id=id or new_event_id(),
             type=event_type,
@@ -224,6 +232,8 @@ class Bus:
             data=data,
             extensions=actor.extension() if actor is not None else None,
         )
+        if extensions:
+            event = CloudEvent.model_validate({**event.model_dump(), **extensions})
         await self.send_raw(spec_for(event_type).topic.value, event.to_json(), key)
         return event
 
@@ -236,7 +246,7 @@ class Bus:
         )
 
     async def watch(self, *topics: str) -> Watcher:
-        w = Watcher(list(topics))
+        w = Watcher(list(topics), self.bootstrap)
         await w.start()
         self.watchers.append(w)
         return w
@@ -245,9 +255,9 @@ class Bus:
 class Watcher:
     """Reads topics from their current end (no group) and keeps every message."""
 
-    def __init__(self, topics: list[str]) -> None:
+    def __init__(self, topics: list[str], bootstrap: str = KAFKA) -> None:
         self.topics = topics
-        self.consumer = AIOKafkaConsumer(bootstrap_servers=KAFKA, enable_auto_commit=False)
+        self.consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
         self.records: list[Any] = []
         self._task: asyncio.Task[None] | None = None
 

@@ -14,6 +14,15 @@
 # data directory); the services then need PBZ_KAFKA_USERNAME/PBZ_KAFKA_PASSWORD (README).
 #   deploy/local/infra.sh status
 #   deploy/local/infra.sh clean   stop and delete the data (not the downloads)
+#
+# A three-broker cluster (KRaft, each node broker and controller, replication factor 3,
+# min.insync.replicas 2), for the fault tests and for trying the cluster settings locally:
+#   deploy/local/infra.sh up --brokers 3 [--kafka-only]
+#       node n listens on 9092 + offset + 2(n-1), its controller on the port after it
+#       (offset 100: 9192/9193, 9194/9195, 9196/9197); its data and pid file are named by
+#       the first node's port, so a cluster can run beside the one-node Kafka on other ports
+#   deploy/local/infra.sh stop-broker N [--kill] / start-broker N   (with --brokers 3)
+#   deploy/local/infra.sh down --brokers 3
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -28,11 +37,29 @@ FERRETDB_VERSION="v1.24.2"
 OFFSET="${PBZ_PORT_OFFSET:-0}"
 KAFKA_HOST=127.0.0.1 KAFKA_PORT=$((9092 + OFFSET)) CONTROLLER_PORT=$((9093 + OFFSET))
 MONGO_HOST=127.0.0.1 MONGO_PORT=$((27017 + OFFSET))
-# FerretDB's own debug/metrics listener (its default 8088 would clash between checkouts).
+# FerretDB's HTTP debug handler (metrics, pprof): it moves too, or a second checkout's
+# FerretDB cannot start (its default, 8088, is taken by the first).
 FERRET_DEBUG_PORT=$((8088 + OFFSET))
 # Keycloak: its HTTP port, its management port (health), and the web app's port its public
 # client redirects to.
 KC_HOST=127.0.0.1 KC_PORT=$((8080 + OFFSET)) KC_MGMT_PORT=$((9000 + OFFSET)) WEB_PORT=$((8000 + OFFSET))
+
+CMD="${1:-}"
+[ $# -gt 0 ] && shift
+BROKERS=1 KAFKA_ONLY=0 KILL=0 NODE=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --brokers) BROKERS="$2"; shift 2 ;;
+    --kafka-only) KAFKA_ONLY=1; shift ;;
+    --kill) KILL=1; shift ;;
+    [0-9]*) NODE="$1"; shift ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+case "$BROKERS" in 1 | 3) ;; *) echo "--brokers is 1 or 3" >&2; exit 2 ;; esac
+if [ "$BROKERS" = 3 ] && [ "${PBZ_KAFKA_SECURITY:-plaintext}" = scram ]; then
+  echo "the SASL/SCRAM profile runs on one local node (scram-up, or PBZ_KAFKA_SECURITY=scram up)" >&2; exit 2
+fi
 
 # Keyed by the pom: a new dependency (kafka-tools, say) fetches the libraries anew.
 KAFKA_LIBS="$LOCAL/kafka/libs-$KAFKA_VERSION-$(md5sum "$HERE/pom.xml" | cut -c1-8)"
@@ -126,12 +153,13 @@ build_ferretdb() {
 start_ferretdb() {
   if port_open $MONGO_HOST $MONGO_PORT; then say "Mongo-protocol server already on $MONGO_HOST:$MONGO_PORT"; return 0; fi
   mkdir -p "$FERRET_DATA" "$FERRET_STATE" "$RUN" "$LOGS"
-  # WAL (FerretDB's default) with synchronous=NORMAL: a crashed process loses nothing, only
-  # a power cut may lose the last commits — the right trade for a local development server.
-  nohup "$FERRET_BIN" --handler=sqlite --sqlite-url="file:$FERRET_DATA/?_pragma=synchronous(normal)" \
-    --state-dir="$FERRET_STATE" \
+  # WAL (FerretDB's default) with synchronous=FULL: every acknowledged write is on disk
+  # before the answer, so the pipeline's "stored, then commit the offset" holds through a
+  # power cut too, not only a crash of the process (NORMAL may lose the last commits then).
+  nohup "$FERRET_BIN" --handler=sqlite --sqlite-url="file:$FERRET_DATA/?_pragma=synchronous(full)" \
+    --state-dir="$FERRET_STATE" --debug-addr="$MONGO_HOST:$FERRET_DEBUG_PORT" \
     --telemetry=disable --listen-addr="$MONGO_HOST:$MONGO_PORT" --log-level=warn \
-    --debug-addr="$MONGO_HOST:$FERRET_DEBUG_PORT" \
+    --debug-addr="127.0.0.1:$((8088 + OFFSET))" \
     >"$LOGS/ferretdb.log" 2>&1 &
   echo $! >"$RUN/ferretdb.pid"
 }
@@ -146,6 +174,8 @@ start_kafka_node() {
   local conf="$data/../server.properties" cp="$KAFKA_LIBS/*"
   sed -e "s#@DATA@#$data#" -e "s#@HOST@#$KAFKA_HOST#g" \
     -e "s#@PORT@#$port#" -e "s#@CONTROLLER_PORT@#$cport#g" -e "s#@ADMIN_PASSWORD@#$SCRAM_ADMIN_PASSWORD#g" \
+    -e "s#@NODE_ID@#1#" -e "s#@VOTERS@#1@$KAFKA_HOST:$cport#" -e "s#@BIND@#$KAFKA_HOST#g" \
+    -e "s#@REPLICATION@#1#g" -e "s#@MIN_ISR@#1#g" \
     "$template" >"$conf"
   if [ ! -f "$data/meta.properties" ]; then
     local id scram=()
@@ -167,12 +197,56 @@ start_kafka_node() {
   echo $! >"$RUN/$name.pid"
 }
 
-start_kafka() { start_kafka_node kafka $KAFKA_PORT $CONTROLLER_PORT "$KAFKA_DATA" "$KAFKA_SECURITY"; }
+node_port() { echo $((KAFKA_PORT + 2 * ($1 - 1))); }
+node_controller_port() { echo $((CONTROLLER_PORT + 2 * ($1 - 1))); }
+node_name() { echo "kafka-$KAFKA_PORT-$1"; }
+node_dir() { echo "$LOCAL/kafka/cluster-$KAFKA_PORT/node-$1"; }
 
-# grant_acls PORT DATA: the ACLs of services.kafka_acls, once per data directory.
+bootstrap() {
+  if [ "$BROKERS" = 1 ]; then echo "$KAFKA_HOST:$KAFKA_PORT"; return; fi
+  local n list=""
+  for n in 1 2 3; do list="$list${list:+,}$KAFKA_HOST:$(node_port $n)"; done
+  echo "$list"
+}
+
+start_node() { # node number (cluster of three)
+  local n=$1 port cport dir name voters="" i cp="$KAFKA_LIBS/*"
+  port="$(node_port "$n")" cport="$(node_controller_port "$n")" dir="$(node_dir "$n")" name="$(node_name "$n")"
+  if port_open $KAFKA_HOST "$port"; then say "Kafka node $n already on $KAFKA_HOST:$port"; return 0; fi
+  for i in 1 2 3; do voters="$voters${voters:+,}$i@$KAFKA_HOST:$(node_controller_port $i)"; done
+  mkdir -p "$dir/data" "$RUN" "$LOGS"
+  sed -e "s#@DATA@#$dir/data#" -e "s#@HOST@#$KAFKA_HOST#g" -e "s#@PORT@#$port#" \
+    -e "s#@CONTROLLER_PORT@#$cport#g" -e "s#@NODE_ID@#$n#" -e "s#@VOTERS@#$voters#" \
+    "$HERE/server-cluster.properties" >"$dir/server.properties"
+  if [ ! -f "$dir/data/meta.properties" ]; then
+    local id_file="$LOCAL/kafka/cluster-$KAFKA_PORT/cluster.id"
+    [ -f "$id_file" ] || java -cp "$cp" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1 >"$id_file"
+    java -cp "$cp" -Dlog4j2.configurationFile="$HERE/log4j2.yaml" kafka.tools.StorageTool format \
+      -t "$(cat "$id_file")" -c "$dir/server.properties" >"$LOGS/$name-format.log" 2>&1
+  fi
+  nohup java -Xms128m -Xmx512m -XX:+UseG1GC -Djava.awt.headless=true \
+    -Dlog4j2.configurationFile="$HERE/log4j2.yaml" -cp "$cp" kafka.Kafka "$dir/server.properties" \
+    >"$LOGS/$name.log" 2>&1 &
+  echo $! >"$RUN/$name.pid"
+}
+
+start_cluster() {
+  local n
+  for n in 1 2 3; do start_node "$n"; done
+  for n in 1 2 3; do wait_port $KAFKA_HOST "$(node_port "$n")" "$(node_name "$n")" 90; done
+}
+
+start_kafka() {
+  if [ "$BROKERS" = 3 ]; then start_cluster; return; fi
+  start_kafka_node kafka $KAFKA_PORT $CONTROLLER_PORT "$KAFKA_DATA" "$KAFKA_SECURITY"
+}
+
+# grant_acls PORT DATA: the ACLs of services.kafka_acls, once per data directory and set of
+# grants (granting is additive: a new topic in the code gets its grant on the next start).
 grant_acls() {
-  local port=$1 data=$2 admin="$2/../admin.properties" cp="$KAFKA_LIBS/*"
-  [ -f "$data/.acls" ] && return 0
+  local port=$1 data=$2 admin="$2/../admin.properties" cp="$KAFKA_LIBS/*" marker
+  marker="$data/.acls-$("$PY" -m services.kafka_acls | md5sum | cut -c1-8)"
+  [ -f "$marker" ] && return 0
   cat >"$admin" <<PROPS
 security.protocol=SASL_PLAINTEXT
 sasl.mechanism=SCRAM-SHA-512
@@ -195,7 +269,7 @@ PROPS
       "${acl[@]}" --allow-principal "User:$principal" --producer --idempotent "${topics[@]}" >/dev/null
     fi
   done < <("$PY" -m services.kafka_acls)
-  touch "$data/.acls"
+  touch "$marker"
   say "ACLs granted on $KAFKA_HOST:$port (services.kafka_acls)"
 }
 
@@ -256,30 +330,37 @@ up() {
   command -v go >/dev/null || { say "go not found (used once to build FerretDB)"; exit 1; }
   command -v curl >/dev/null || { say "curl not found (waits for Keycloak)"; exit 1; }
   fetch_kafka
-  fetch_keycloak
-  build_ferretdb
-  start_keycloak  # first: the slowest to start, it starts while the others do
-  start_ferretdb
+  if [ "$KAFKA_ONLY" = 0 ]; then
+    fetch_keycloak
+    build_ferretdb
+    start_keycloak  # first: the slowest to start, it starts while the others do
+    start_ferretdb
+  fi
   start_kafka
-  wait_port $MONGO_HOST $MONGO_PORT ferretdb 30
-  wait_port $KAFKA_HOST $KAFKA_PORT kafka 90
+  [ "$KAFKA_ONLY" = 1 ] || wait_port $MONGO_HOST $MONGO_PORT ferretdb 30
+  [ "$BROKERS" = 3 ] || wait_port $KAFKA_HOST $KAFKA_PORT kafka 90
   if [ "$KAFKA_SECURITY" = scram ]; then
     env $(scram_env) PBZ_KAFKA_BOOTSTRAP="$KAFKA_HOST:$KAFKA_PORT" "$PY" -m shared.admin create-topics | sed 's/^/[infra] /'
     grant_acls $KAFKA_PORT "$KAFKA_DATA"
   else
-    PBZ_KAFKA_BOOTSTRAP="$KAFKA_HOST:$KAFKA_PORT" "$PY" -m shared.admin create-topics | sed 's/^/[infra] /'
+    PBZ_KAFKA_BOOTSTRAP="$(bootstrap)" PBZ_TOPIC_REPLICATION="$BROKERS" \
+      "$PY" -m shared.admin create-topics | sed 's/^/[infra] /'
+  fi
+  if [ "$KAFKA_ONLY" = 1 ]; then
+    say "up in $((SECONDS - t0)) s: Kafka $KAFKA_VERSION ($BROKERS broker(s)) on $(bootstrap)"
+    return
   fi
   wait_keycloak
-  say "up in $((SECONDS - t0)) s: Kafka $KAFKA_VERSION on $KAFKA_HOST:$KAFKA_PORT, FerretDB $FERRETDB_VERSION on $MONGO_HOST:$MONGO_PORT, Keycloak $KEYCLOAK_VERSION on http://$KC_HOST:$KC_PORT (realm pbz)"
+  say "up in $((SECONDS - t0)) s: Kafka $KAFKA_VERSION ($BROKERS broker(s)) on $(bootstrap), FerretDB $FERRETDB_VERSION on $MONGO_HOST:$MONGO_PORT, Keycloak $KEYCLOAK_VERSION on http://$KC_HOST:$KC_PORT (realm pbz)"
 }
 
-stop_one() {
-  local name=$1 group=${2:-} pid i
+stop_one() { # name [signal] [group]
+  local name=$1 signal=${2:-TERM} group=${3:-} pid i
   alive "$name" || { rm -f "$RUN/$name.pid"; return 0; }
   pid="$(cat "$RUN/$name.pid")"
   # Keycloak runs in its own process group (kc.sh and its JVM): signal the whole group.
-  if [ -n "$group" ]; then kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true
-  else kill "$pid" 2>/dev/null || true; fi
+  if [ -n "$group" ]; then kill -s "$signal" -- "-$pid" 2>/dev/null || kill -s "$signal" "$pid" 2>/dev/null || true
+  else kill -s "$signal" "$pid" 2>/dev/null || true; fi
   for ((i = 0; i < 300; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   if [ -n "$group" ]; then kill -9 -- "-$pid" 2>/dev/null || true; fi
   kill -9 "$pid" 2>/dev/null || true
@@ -287,7 +368,31 @@ stop_one() {
   say "$name stopped"
 }
 
-down() { stop_one keycloak group; stop_one kafka-scram; stop_one kafka; stop_one ferretdb; }
+down() {
+  if [ "$BROKERS" = 3 ]; then
+    local n
+    for n in 1 2 3; do stop_one "$(node_name "$n")"; done
+  else
+    stop_one kafka-scram
+    stop_one kafka
+  fi
+  [ "$KAFKA_ONLY" = 1 ] && return 0
+  stop_one keycloak TERM group
+  stop_one ferretdb
+}
+
+need_node() {
+  [ "$BROKERS" = 3 ] && [ -n "$NODE" ] && [ "$NODE" -ge 1 ] && [ "$NODE" -le 3 ] ||
+    { echo "usage: $0 stop-broker|start-broker N --brokers 3 [--kill]" >&2; exit 2; }
+}
+
+stop_broker() { need_node; if [ "$KILL" = 1 ]; then stop_one "$(node_name "$NODE")" KILL; else stop_one "$(node_name "$NODE")"; fi; }
+
+start_broker() {
+  need_node
+  start_node "$NODE"
+  wait_port $KAFKA_HOST "$(node_port "$NODE")" "$(node_name "$NODE")" 90
+}
 
 status() {
   for n in kafka kafka-scram ferretdb keycloak; do
@@ -300,16 +405,23 @@ status() {
 
 clean() {
   down
-  rm -rf "$LOCAL/kafka/data" "$LOCAL/kafka/data-scram" "$LOCAL/kafka-scram" "$FERRET_DATA" "$FERRET_STATE" "$KC_HOME/data/h2"
+  if [ "$BROKERS" = 3 ]; then
+    rm -rf "$LOCAL/kafka/cluster-$KAFKA_PORT"
+  else
+    rm -rf "$LOCAL/kafka/data" "$LOCAL/kafka/data-scram" "$LOCAL/kafka-scram"
+  fi
+  [ "$KAFKA_ONLY" = 1 ] || rm -rf "$FERRET_DATA" "$FERRET_STATE" "$KC_HOME/data/h2"
   say "data deleted"
 }
 
-case "${1:-}" in
+case "$CMD" in
   up) up ;;
   down) down ;;
   status) status ;;
   clean) clean ;;
   scram-up) scram_up ;;
   scram-down) stop_one kafka-scram ;;
-  *) echo "usage: $0 up|down|status|clean|scram-up|scram-down" >&2; exit 2 ;;
+  stop-broker) stop_broker ;;
+  start-broker) start_broker ;;
+  *) echo "usage: $0 up|down|status|clean [--brokers 1|3] [--kafka-only] | stop-broker|start-broker N --brokers 3 [--kill] | scram-up|scram-down" >&2; exit 2 ;;
 esac

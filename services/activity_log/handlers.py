@@ -1,5 +1,10 @@
 """Activity-log handlers: zone copies with their active windows, activities, problems,
-and the cadence check when the clock closes a month."""
+and the cadence check when the clock closes a month.
+
+The concurrency contract: activities and problems are written only from
+``pbz.activity.commands`` keyed by the zone (a command keyed otherwise is re-keyed there
+first); a zone's cadence evaluation only from ``pbz.activity.work`` keyed by the zone, one
+``activity.close-period`` per (zone, month) that the clock closes."""
 
 from __future__ import annotations
 
@@ -8,13 +13,14 @@ from typing import Any
 
 from shared import zone_copy
 from shared.actor import actor_of, trusted_sources
-from shared.events.catalog import ActivityRecord
+from shared.events.catalog import ActivityRecord, ZonePeriodWork
 from shared.periods import month_of, periods_closed_between
 from shared.pipeline import HandlerContext, Handlers
 
 from . import domain, store
 
 handlers = Handlers()
+handlers.aggregate(store.PROBLEMS)
 
 
 async def on_zone_changed(ctx: HandlerContext, previous: dict[str, Any] | None, zone: dict[str, Any]) -> None:
@@ -49,7 +55,7 @@ def _reject(ctx: HandlerContext, data: ActivityRecord, reasons: list[str]) -> No
     )
 
 
-@handlers.on("activity.record")
+@handlers.on("activity.record", key=lambda event, data: data.zone_id)
 async def on_record(ctx: HandlerContext, data: ActivityRecord) -> None:
     if await ctx.get(store.ACTIVITIES, data.activity_id) is not None:
         return  # the same activity twice: one record, one event
@@ -124,33 +130,42 @@ async def on_record(ctx: HandlerContext, data: ActivityRecord) -> None:
 
 @handlers.on_tick
 async def on_tick(ctx: HandlerContext, previous: Any, now: Any) -> None:
-    """When the clock passes a month's end + grace, evaluate every zone active in it, once."""
+    """When the clock passes a month's end + grace: one close per zone (R4), each evaluated
+    on the zone's own partition."""
     grace = timedelta(hours=ctx.settings.cadence_grace_hours if ctx.settings else 24)
     for period in periods_closed_between(previous, now, ctx.tz, grace):
         for zone in await store.zones(ctx.db):
-            eid = store.evaluation_id(zone["_id"], period)
-            if await ctx.get(store.EVALUATIONS, eid) is not None:
-                continue
-            windows = domain.windows_from_doc(zone.get("windows", []))
-            req = ctx.settings.requirements(zone["_id"]) if ctx.settings else domain.Requirements()
-            results = domain.evaluate(
-                period, windows, await store.activities_of(ctx.db, zone["_id"], period), ctx.tz, req
-            )
-            if not results:
-                continue
-            ctx.put(
-                store.EVALUATIONS,
-                {
-                    "_id": eid,
-                    "zone_id": zone["_id"],
-                    "period": period,
-                    "rules": [r.as_dict() for r in results],
-                    "at": now,
-                },
-            )
-            for r in results:
-                ctx.emit(
-                    "activity.compliance-evaluated",
-                    {"zone_id": zone["_id"], "period": period, **r.as_dict()},
-                    key=zone["_id"],
-                )
+            ctx.emit("activity.close-period", {"zone_id": zone["_id"], "period": period}, key=zone["_id"])
+
+
+@handlers.on("activity.close-period", key=lambda event, data: data.zone_id)
+async def on_close_period(ctx: HandlerContext, data: ZonePeriodWork) -> None:
+    """The cadence of a zone's month, on the days it was active: evaluated once."""
+    zone_id, period = data.zone_id, data.period
+    eid = store.evaluation_id(zone_id, period)
+    zone = await ctx.get(zone_copy.ZONES, zone_id)
+    if zone is None or await ctx.get(store.EVALUATIONS, eid) is not None:
+        return
+    windows = domain.windows_from_doc(zone.get("windows", []))
+    req = ctx.settings.requirements(zone_id) if ctx.settings else domain.Requirements()
+    results = domain.evaluate(
+        period, windows, await store.activities_of(ctx.db, zone_id, period), ctx.tz, req
+    )
+    if not results:
+        return  # not active in the month
+    ctx.put(
+        store.EVALUATIONS,
+        {
+            "_id": eid,
+            "zone_id": zone_id,
+            "period": period,
+            "rules": [r.as_dict() for r in results],
+            "at": ctx.now,
+        },
+    )
+    for r in results:
+        ctx.emit(
+            "activity.compliance-evaluated",
+            {"zone_id": zone_id, "period": period, **r.as_dict()},
+            key=zone_id,
+        )

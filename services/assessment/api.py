@@ -88,7 +88,8 @@ class Problem(BaseModel):
 
 async def _compute(runtime: Any, zone_id: str, period: str) -> dict[str, Any]:
     db = runtime.db
-    facts = await store.facts(db, zone_id, period)
+    zone = await db[zone_copy.ZONES].find_one({"_id": zone_id})
+    facts = await store.facts(db, zone_id, period, list((zone or {}).get("project_ids", [])))
     ratings = {r["role"]: r["score"] for r in await store.ratings(db, zone_id, period)}
     return domain.assess(facts, ratings, runtime.settings.weights())
 

@@ -8,8 +8,11 @@ the next computation. Choices where the SPEC leaves room, stated once:
   evaluated rules) is not applicable: it is left out of the mean, and the result says so.
 - ``party_building`` is the share of cadence rules met; attendance (mean attendees per
   activity) is reported beside it, not scored.
-- ``efficiency`` is the share of permits issued within their SLA among those issued or
+- ``efficiency`` is the share of work permits issued within their SLA among those issued or
   escalated unissued in the period; the median request→issue time is kept as a figure.
+- Drawing reviews (审图) count apart from work permits (issue 15), in ``schedule``: a review
+  closed within its SLA counts like a milestone reached on time; the median review cycle in days
+  and the reviews escalated are kept as figures.
 - Near misses do not count against safety; an environmental incident (other than a near
   miss) zeroes it like a major or fatal one.
 - The "2+1" evaluation scores only when all three ratings are in; until then the score is
@@ -75,8 +78,7 @@ def indicators(facts: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     inspections = by_kind.get("quality", [])
     results = {r: sum(1 for q in inspections if q["result"] == r) for r in ("excellent", "pass", "fail")}
 
-    milestones = by_kind.get("milestone", [])
-    on_time = sum(1 for m in milestones if m["on_time"])
+    schedule = _schedule(by_kind)
 
     issued = by_kind.get("permit_issued", [])
     issued_ids = {p["permit_id"] for p in issued}
@@ -104,10 +106,7 @@ def indicators(facts: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
             "score": _pct(results["excellent"], len(inspections)),
             "figures": {"inspected": len(inspections), **results},
         },
-        "schedule": {
-            "score": _pct(on_time, len(milestones)),
-            "figures": {"milestones": len(milestones), "on_time": on_time},
-        },
+        "schedule": schedule,
         "efficiency": {
             "score": _pct(within, len(issued) + len(never_issued)),
             "figures": {
@@ -124,6 +123,29 @@ def indicators(facts: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
                 "cost_saved_cny": round(sum(i["cost_saved_cny"] for i in improvements), 2),
                 "days_saved": round(sum(i["days_saved"] for i in improvements), 2),
             },
+        },
+    }
+
+
+def _schedule(by_kind: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """Milestones on time and drawing reviews within their SLA (issue 15: apart from permits)."""
+    milestones = by_kind.get("milestone", [])
+    on_time = sum(1 for m in milestones if m["on_time"])
+    reviews = by_kind.get("drawing_review", [])
+    review_ids = {r["permit_id"] for r in reviews}
+    review_breaches = by_kind.get("drawing_sla_breach", [])
+    open_late = [b for b in review_breaches if b["permit_id"] not in review_ids]
+    in_time = sum(1 for r in reviews if r["within_sla"])
+    days = [r["cycle_minutes"] / 1440 for r in reviews]
+    return {
+        "score": _pct(on_time + in_time, len(milestones) + len(reviews) + len(open_late)),
+        "figures": {
+            "milestones": len(milestones),
+            "on_time": on_time,
+            "drawing_reviews": len(reviews),
+            "drawing_reviews_within_sla": in_time,
+            "drawing_review_breaches": len(review_breaches),
+            "median_drawing_review_days": round(statistics.median(days), 2) if days else None,
         },
     }
 
@@ -225,7 +247,11 @@ def explain(result: dict[str, Any]) -> dict[str, str]:
             f"{i['safety']['environmental']} environmental incident(s); near misses {i['safety']['near_miss']} do not count → {score('safety')}"
         ),
         "quality": f"{i['quality']['excellent']} of {i['quality']['inspected']} inspected procedures excellent → {score('quality')}",
-        "schedule": f"{i['schedule']['on_time']} of {i['schedule']['milestones']} milestones on or before plan → {score('schedule')}",
+        "schedule": (
+            f"{i['schedule']['on_time']} of {i['schedule']['milestones']} milestones on or before plan, "
+            f"{i['schedule'].get('drawing_reviews_within_sla', 0)} of {i['schedule'].get('drawing_reviews', 0)} "
+            f"drawing reviews within SLA → {score('schedule')}"
+        ),
         "efficiency": (
             f"{i['efficiency']['within_sla']} of {i['efficiency']['permits_issued']} issued permits within SLA, "
             f"{i['efficiency']['sla_breaches']} escalated → {score('efficiency')}"

@@ -1,5 +1,12 @@
 """Assessment handlers: every fact mapped to its zone and period, the "2+1" evaluations,
-and the period close with results, rankings and — for late facts — new revisions."""
+and the period close with results, rankings and — for late facts — new revisions.
+
+The concurrency contract: facts and ratings are one document each, written once where they
+arrive. A zone's result for a period (``assessments``) is written only from
+``pbz.assessment.work`` keyed by the zone: the clock emits one ``assessment.close-period``
+per (zone, period), and a fact or rating for a period that is (nearly) due emits one
+``assessment.revise-period``. A period's ranking is written only from the same topic keyed
+by the period (``assessment.rank-period``), once every zone of the close has its result."""
 
 from __future__ import annotations
 
@@ -10,6 +17,8 @@ from shared import zone_copy
 from shared.actor import actor_of, trusted_sources
 from shared.events.catalog import (
     ActivityRecorded,
+    AssessmentClosePeriod,
+    AssessmentRankPeriod,
     ComplianceEvaluated,
     EvaluationSubmit,
     ImprovementRecorded,
@@ -19,6 +28,7 @@ from shared.events.catalog import (
     ProblemEvent,
     ProcedureInspected,
     ProjectMilestoneReached,
+    ZonePeriodWork,
 )
 from shared.periods import month_of, period_bounds, periods_closed_between, quarter_of
 from shared.pipeline import HandlerContext, Handlers
@@ -26,6 +36,11 @@ from shared.pipeline import HandlerContext, Handlers
 from . import domain, store
 
 handlers = Handlers()
+handlers.aggregate(store.ASSESSMENTS, store.RANKINGS)
+# A fact for a period this close to its close asks for a revision check (the check itself is
+# a no-op until the period is closed): covers a fact handled while another instance's clock
+# tick closes the period (the clock is re-read every second).
+REVISE_MARGIN = timedelta(hours=24)
 
 
 def _weights(ctx: HandlerContext) -> domain.Weights:
@@ -33,13 +48,12 @@ def _weights(ctx: HandlerContext) -> domain.Weights:
 
 
 class Ledger:
-    """Facts, ratings and published results for one handled event, with what this event
-    staged visible to the computations it triggers."""
+    """Facts and published results for one handled event, and the (zone, period) pairs it
+    touched, whose revision check it asks for."""
 
     def __init__(self, ctx: HandlerContext) -> None:
         self.ctx = ctx
         self.facts: dict[str, dict[str, Any]] = {}
-        self.ratings: dict[str, dict[str, Any]] = {}
         self.touched: set[tuple[str, str]] = set()  # (zone, period) that may need a new revision
 
     def periods(self, d: date | datetime) -> tuple[str, str]:
@@ -75,21 +89,21 @@ class Ledger:
         self.facts[fact["_id"]] = fact
         self.ctx.put(store.FACTS, fact)
         if fact["zone_id"] is not None:
-            self.touched |= {(fact["zone_id"], fact["month"]), (fact["zone_id"], fact["quarter"])}
+            self.touch(fact["zone_id"], fact)
+
+    def touch(self, zone_id: str, fact: dict[str, Any]) -> None:
+        self.touched |= {(zone_id, fact["month"]), (zone_id, fact["quarter"])}
 
     async def compute(self, zone_id: str, period: str) -> dict[str, Any]:
-        field = "quarter" if "Q" in period else "month"
-        facts = {f["_id"]: f for f in await store.facts(self.ctx.db, zone_id, period)}
-        facts.update({k: f for k, f in self.facts.items() if f["zone_id"] == zone_id and f[field] == period})
+        zone = await self.ctx.get(zone_copy.ZONES, zone_id)
+        projects = list((zone or {}).get("project_ids", []))
+        facts = {f["_id"]: f for f in await store.facts(self.ctx.db, zone_id, period, projects)}
         ratings = {r["_id"]: r for r in await store.ratings(self.ctx.db, zone_id, period)}
-        ratings.update(
-            {k: r for k, r in self.ratings.items() if r["zone_id"] == zone_id and r["period"] == period}
-        )
         return domain.assess(
             list(facts.values()), {r["role"]: r["score"] for r in ratings.values()}, _weights(self.ctx)
         )
 
-    async def publish(self, zone_id: str, period: str) -> bool:
+    async def publish(self, zone_id: str, period: str, cause: str) -> bool:
         """Publish the zone's result for a closed period if it is new or changed: a new revision."""
         result = await self.compute(zone_id, period)
         kept = await self.ctx.get(store.ASSESSMENTS, store.key(zone_id, period))
@@ -97,9 +111,7 @@ class Ledger:
         if revisions and _same(revisions[-1]["result"], result):
             return False
         revision = len(revisions) + 1
-        revisions.append(
-            {"revision": revision, "at": self.ctx.moment, "cause": self.ctx.event.type, "result": result}
-        )
+        revisions.append({"revision": revision, "at": self.ctx.moment, "cause": cause, "result": result})
         self.ctx.put(
             store.ASSESSMENTS,
             {
@@ -127,38 +139,18 @@ class Ledger:
         )
         return True
 
-    async def publish_ranking(self, period: str) -> None:
-        docs = {
-            d["_id"]: d for d in await self.ctx.db[store.ASSESSMENTS].find({"period": period}).to_list(None)
-        }
-        # Results this event just staged replace the stored ones.
-        for w in self.ctx.writes:
-            if w["op"] == "put" and w["c"] == store.ASSESSMENTS and w["doc"]["period"] == period:
-                docs[w["doc"]["_id"]] = w["doc"]
-        if not docs:
-            return  # no zone was assessed for the period: nothing to rank
-        ranking = domain.rank({d["zone_id"]: d["result"]["score"] for d in docs.values()})
-        kept = await self.ctx.get(store.RANKINGS, period)
-        if kept is not None and kept["ranking"] == ranking:
-            return
-        revision = (kept["revision"] + 1) if kept else 1
-        self.ctx.put(
-            store.RANKINGS, {"_id": period, "revision": revision, "ranking": ranking, "at": self.ctx.moment}
-        )
-        self.ctx.emit(
-            "assessment.ranking-published",
-            {"period": period, "revision": revision, "ranking": ranking},
-            key=period,
-        )
-
-    async def revise(self) -> None:
-        """Facts or ratings for periods already closed: new revisions, never silent changes."""
-        periods: set[str] = set()
+    def revise(self) -> None:
+        """Facts or ratings for periods closed (or about to be): one revision check per
+        (zone, period), on the zone's partition of the work topic."""
+        grace = _grace(self.ctx)
         for zone_id, period in sorted(self.touched):
-            if await self.ctx.get(store.CLOSED, period) is not None and await self.publish(zone_id, period):
-                periods.add(period)
-        for period in sorted(periods):
-            await self.publish_ranking(period)
+            due = period_bounds(period, self.ctx.tz)[1] + grace
+            if self.ctx.moment + REVISE_MARGIN >= due:
+                self.ctx.emit(
+                    "assessment.revise-period",
+                    {"zone_id": zone_id, "period": period, "cause": self.ctx.event.type},
+                    key=zone_id,
+                )
 
 
 def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
@@ -171,16 +163,15 @@ def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 
 async def on_zone_changed(ctx: HandlerContext, previous: dict[str, Any] | None, zone: dict[str, Any]) -> None:
-    """Facts kept for projects with no zone count once a zone covers them."""
+    """Facts kept for projects with no zone count for the zone that lists the project (they
+    are joined when a result is computed, never rewritten): closed periods get a revision."""
+    added = set(zone["project_ids"]) - set((previous or {}).get("project_ids", []))
+    if not added:
+        return
     ledger = Ledger(ctx)
-    waiting = (
-        await ctx.db[store.FACTS]
-        .find({"zone_id": None, "project_id": {"$in": zone["project_ids"]}})
-        .to_list(None)
-    )
-    for fact in waiting:
-        ledger.put_fact({**fact, "zone_id": zone["zone_id"]})
-    await ledger.revise()
+    for fact in await store.waiting_facts(ctx.db, sorted(added)):
+        ledger.touch(zone["zone_id"], fact)
+    ledger.revise()
 
 
 zone_copy.register(handlers, on_change=on_zone_changed)
@@ -209,7 +200,7 @@ async def on_compliance(ctx: HandlerContext, data: ComplianceEvaluated) -> None:
     }
     if existing is None or existing["met"] != data.met:
         ledger.put_fact(fact)
-    await ledger.revise()
+    ledger.revise()
 
 
 @handlers.on("activity.recorded")
@@ -223,7 +214,7 @@ async def on_activity(ctx: HandlerContext, data: ActivityRecorded) -> None:
         None,
         attendees=len(data.attendee_member_ids),
     )
-    await ledger.revise()
+    ledger.revise()
 
 
 @handlers.on("problem.resolved")
@@ -232,7 +223,7 @@ async def on_problem_resolved(ctx: HandlerContext, data: ProblemEvent) -> None:
     await ledger.record(
         f"problem:{data.problem_id}", "problem_resolved", data.resolved_at or ctx.moment, data.zone_id, None
     )
-    await ledger.revise()
+    ledger.revise()
 
 
 @handlers.on("permit.issued")
@@ -240,9 +231,10 @@ async def on_permit_issued(ctx: HandlerContext, data: PermitIssued) -> None:
     ledger = Ledger(ctx)
     p = data.permit
     issued_at = ctx.event.time
+    review = p.kind == "drawing_review"  # counted apart, in schedule (issue 15)
     await ledger.record(
         f"permit_issued:{p.permit_id}",
-        "permit_issued",
+        "drawing_review" if review else "permit_issued",
         issued_at,
         p.zone_id,
         p.project_id,
@@ -250,7 +242,7 @@ async def on_permit_issued(ctx: HandlerContext, data: PermitIssued) -> None:
         within_sla=issued_at <= p.sla_deadline,
         cycle_minutes=round((issued_at - p.requested_at).total_seconds() / 60, 1),
     )
-    await ledger.revise()
+    ledger.revise()
 
 
 @handlers.on("permit.sla-breached")
@@ -258,13 +250,13 @@ async def on_sla_breached(ctx: HandlerContext, data: PermitSlaBreached) -> None:
     ledger = Ledger(ctx)
     await ledger.record(
         f"sla_breach:{data.permit.permit_id}",
-        "sla_breach",
+        "drawing_sla_breach" if data.permit.kind == "drawing_review" else "sla_breach",
         data.deadline,
         data.permit.zone_id,
         data.permit.project_id,
         permit_id=data.permit.permit_id,
     )
-    await ledger.revise()
+    ledger.revise()
 
 
 @handlers.on("safety.incident-reported")
@@ -279,7 +271,7 @@ async def on_incident(ctx: HandlerContext, data: IncidentReported) -> None:
         severity=data.severity,
         incident_kind=data.kind,
     )
-    await ledger.revise()
+    ledger.revise()
 
 
 @handlers.on("quality.procedure-inspected")
@@ -293,7 +285,7 @@ async def on_inspection(ctx: HandlerContext, data: ProcedureInspected) -> None:
         data.project_id,
         result=data.result,
     )
-    await ledger.revise()
+    ledger.revise()
 
 
 @handlers.on("project.milestone-reached")
@@ -307,7 +299,7 @@ async def on_milestone(ctx: HandlerContext, data: ProjectMilestoneReached) -> No
         data.project_id,
         on_time=data.actual_date <= data.planned_date,
     )
-    await ledger.revise()
+    ledger.revise()
 
 
 @handlers.on("improvement.recorded")
@@ -322,13 +314,13 @@ async def on_improvement(ctx: HandlerContext, data: ImprovementRecorded) -> None
         cost_saved_cny=data.cost_saved_cny,
         days_saved=data.days_saved,
     )
-    await ledger.revise()
+    ledger.revise()
 
 
 # --------------------------------------------------------------------------- "2+1"
 
 
-@handlers.on("evaluation.submit")
+@handlers.on("evaluation.submit", key=lambda event, data: data.zone_id)
 async def on_evaluation(ctx: HandlerContext, data: EvaluationSubmit) -> None:
     zone = await ctx.get(zone_copy.ZONES, data.zone_id)
     rating_id = f"{store.key(data.zone_id, data.period)}|{data.evaluator_role}"
@@ -365,10 +357,9 @@ async def on_evaluation(ctx: HandlerContext, data: EvaluationSubmit) -> None:
         "comment": data.comment,
         "evaluation_id": data.evaluation_id,
     }
-    ledger.ratings[rating_id] = rating
     ctx.put(store.RATINGS, rating)
     ledger.touched.add((data.zone_id, data.period))
-    await ledger.revise()
+    ledger.revise()
 
 
 # --------------------------------------------------------------------------- the clock
@@ -380,15 +371,54 @@ def _active_in(zone: dict[str, Any], period: str, tz: Any) -> bool:
     return zone["status"] != "proposed" and datetime.fromisoformat(zone["established_at"]) < end
 
 
+def _grace(ctx: HandlerContext) -> timedelta:
+    return timedelta(hours=ctx.settings.close_grace_hours if ctx.settings is not None else 36)
+
+
 @handlers.on_tick
 async def on_tick(ctx: HandlerContext, previous: datetime, now: datetime) -> None:
-    grace = timedelta(hours=ctx.settings.close_grace_hours if ctx.settings is not None else 36)
-    for period in periods_closed_between(previous, now, ctx.tz, grace, quarters=True):
-        if await ctx.get(store.CLOSED, period) is not None:
-            continue
-        ctx.put(store.CLOSED, {"_id": period, "at": now})
-        ledger = Ledger(ctx)
-        for zone in await store.zones(ctx.db):
-            if _active_in(zone, period, ctx.tz):
-                await ledger.publish(zone["_id"], period)
-        await ledger.publish_ranking(period)
+    """Every period the clock closes: one close per zone assessed for it (R4)."""
+    for period in periods_closed_between(previous, now, ctx.tz, _grace(ctx), quarters=True):
+        zones = [z["_id"] for z in await store.zones(ctx.db) if _active_in(z, period, ctx.tz)]
+        for zone_id in zones:
+            ctx.emit(
+                "assessment.close-period",
+                {"zone_id": zone_id, "period": period, "cause": ctx.event.type, "assessed": len(zones)},
+                key=zone_id,
+            )
+
+
+@handlers.on("assessment.close-period", key=lambda event, data: data.zone_id)
+async def on_close_period(ctx: HandlerContext, data: AssessmentClosePeriod) -> None:
+    if await ctx.get(store.ASSESSMENTS, store.key(data.zone_id, data.period)) is not None:
+        return  # closed before: its ranking was asked for then
+    await Ledger(ctx).publish(data.zone_id, data.period, data.cause or ctx.event.type)
+    ctx.emit("assessment.rank-period", {"period": data.period, "assessed": data.assessed}, key=data.period)
+
+
+@handlers.on("assessment.revise-period", key=lambda event, data: data.zone_id)
+async def on_revise_period(ctx: HandlerContext, data: ZonePeriodWork) -> None:
+    if await ctx.get(store.ASSESSMENTS, store.key(data.zone_id, data.period)) is None:
+        return  # not closed (yet): the close will count it
+    if await Ledger(ctx).publish(data.zone_id, data.period, data.cause or ctx.event.type):
+        ctx.emit("assessment.rank-period", {"period": data.period, "assessed": 0}, key=data.period)
+
+
+@handlers.on("assessment.rank-period", key=lambda event, data: data.period)
+async def on_rank_period(ctx: HandlerContext, data: AssessmentRankPeriod) -> None:
+    """The period's ranking, once every zone of its close has a result; a new revision
+    whenever a revised result changes it."""
+    docs = await ctx.db[store.ASSESSMENTS].find({"period": data.period}).to_list(None)
+    kept = await ctx.get(store.RANKINGS, data.period)
+    if (data.assessed and len(docs) < data.assessed) or (not data.assessed and kept is None):
+        return  # not every zone is in yet: the last of them asks again
+    ranking = domain.rank({d["zone_id"]: d["result"]["score"] for d in docs})
+    if kept is not None and kept["ranking"] == ranking:
+        return
+    revision = (kept["revision"] + 1) if kept else 1
+    ctx.put(store.RANKINGS, {"_id": data.period, "revision": revision, "ranking": ranking, "at": ctx.moment})
+    ctx.emit(
+        "assessment.ranking-published",
+        {"period": data.period, "revision": revision, "ranking": ranking},
+        key=data.period,
+    )

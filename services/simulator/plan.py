@@ -16,10 +16,11 @@ from zoneinfo import ZoneInfo
 
 from shared.periods import month_of, period_days
 
+from .life import assign_life, review_rounds
+from .works import Work, gas_data
 from .world import PlannedZone, Project, World
 
 TZ = ZoneInfo("Asia/Shanghai")
-GAS_RISKS = {"hot_work", "confined_space"}
 RISK_SETS: list[list[str]] = [
     ["hot_work"],
     ["hot_work", "work_at_height"],
@@ -55,31 +56,6 @@ class Action:
 
 
 @dataclass
-class Work:
-    work_id: str
-    zone_key: str
-    project_id: str
-    area: str
-    risk_types: list[str]
-    contractor_unit_id: str
-    planned_at: datetime
-    planned_start: datetime
-    planned_end: datetime
-    close_at: datetime | None  # None: left open, so it expires
-    fresh_gas_after_close_of: str | None = None
-    reject_by_supervision: bool = False
-    suspend_at: datetime | None = None
-
-    @property
-    def permit_id(self) -> str:
-        return f"WP-{self.work_id}"
-
-    @property
-    def needs_gas(self) -> bool:
-        return bool(GAS_RISKS & set(self.risk_types))
-
-
-@dataclass
 class GroundTruth:
     """What the simulator did and what the services must therefore say."""
 
@@ -90,8 +66,20 @@ class GroundTruth:
     unmet_rules: dict[str, set[str]] = field(default_factory=dict)
     # permit id -> reasons it must have been blocked with at some point (empty: never blocked)
     blocked_reasons: dict[str, set[str]] = field(default_factory=dict)
-    rejected_permits: set[str] = field(default_factory=set)
-    suspended_permits: set[str] = field(default_factory=set)
+    rejected_permits: set[str] = field(default_factory=set)  # rejected, then resubmitted
+    suspended_permits: dict[str, str] = field(default_factory=dict)  # permit id -> cause
+    grades: dict[str, str | None] = field(default_factory=dict)  # permit id -> expected grade
+    revised: dict[str, bool] = field(default_factory=dict)  # permit id -> approvals voided
+    cancelled: set[str] = field(default_factory=set)
+    interrupted: dict[str, bool] = field(default_factory=dict)  # permit id -> gas re-test needed
+    extended: set[str] = field(default_factory=set)
+    extension_refused: set[str] = field(default_factory=set)
+    handovers: set[str] = field(default_factory=set)  # acknowledged in time
+    completion_refused: set[str] = field(default_factory=set)
+    conflicts: dict[str, str] = field(default_factory=dict)  # permit id -> conflict rule
+    drawing_rounds: dict[str, int] = field(default_factory=dict)
+    drawing_comments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    drawing_last_revision: dict[str, datetime] = field(default_factory=dict)
     perfect_zones: list[str] = field(default_factory=list)
     troubled_zones: list[str] = field(default_factory=list)
     inspections: int = 0
@@ -188,6 +176,13 @@ def build_plan(world: World, start: date, days: int, seed: int) -> Plan:
         truth.zones_by_mode[z.mode] = truth.zones_by_mode.get(z.mode, 0) + 1
         truth.members += len(z.people)
         truth.floating_members += sum(1 for m in z.people if m.floating)
+    for approver in world.register:
+        add(
+            at(start, 5, 30),
+            "authorization.registered",
+            approver.as_event(at(start, 5, 30)),
+            approver.member_id,
+        )
     for p in world.non_key_projects:
         add(at(start, 6), "project.registered", _registered(p, p.units), p.project_id)
         truth.non_key_projects.append(p.project_id)
@@ -202,6 +197,7 @@ def build_plan(world: World, start: date, days: int, seed: int) -> Plan:
     work_n = 0
     drawing_n = 0
     problem_n = 0
+    first_cobuild = next((i for i, z in enumerate(world.zones) if z.mode == "project_cobuild"), -1)
     for zi, z in enumerate(world.zones):
         zk = z.key
         first = start + timedelta(days=1) if z.supervision_joins_late else start
@@ -333,8 +329,11 @@ def build_plan(world: World, start: date, days: int, seed: int) -> Plan:
             incident_day = z.minor_incident and workdays and d == workdays[len(workdays) // 2]
             if incident_day:
                 risks = ["hot_work"]
+            elif z.rejected_permit and not rejected_done:
+                risks = ["work_at_height"]  # rejected, resubmitted and signed again the same morning
             w = _work(work_n, zk, project, z, d, risks, rng)
             if incident_day:
+                w.scenario = True
                 w.suspend_at = at(d, 11)
                 w.close_at = at(d, 15, 30)
             if z.rejected_permit and not rejected_done:
@@ -346,7 +345,7 @@ def build_plan(world: World, start: date, days: int, seed: int) -> Plan:
             project = z.projects[0]
             work_n += 1
             a = _work(work_n, zk, project, z, d, ["hot_work"], rng)
-            a.close_at = at(d, 12)
+            a.close_at, a.scenario = at(d, 12), True
             _plan_work(a, add, truth, rng, fail_first=False)
             work_n += 1
             b = _work(work_n, zk, project, z, d, ["hot_work"], rng, area=a.area)
@@ -354,14 +353,21 @@ def build_plan(world: World, start: date, days: int, seed: int) -> Plan:
             b.planned_start = at(d, 10)
             b.planned_end = at(d, 14)
             b.close_at = at(d, 13, 30)
-            b.fresh_gas_after_close_of = a.work_id
+            b.fresh_gas_after_close_of, b.scenario = a.work_id, True
             _plan_work(b, add, truth, rng, fail_first=False, gas_at=at(d, 9, 50))
             truth.blocked_reasons[b.permit_id].add("simops_conflict")
+            truth.conflicts[b.permit_id] = "same_area_hot_work"
+        if zi == first_cobuild and len(workdays) > 3:
+            work_n = _conflict_at_distance(work_n, zk, z, workdays[3], add, truth, rng)
+        if zi % 5 == 1 and workdays:
+            work_n += 1
+            _early_work(work_n, zk, z, workdays[min(1, len(workdays) - 1)], truth, rng, miss=zi == 1)
         if z.sunday_work:
             sunday = next((d for d in active_days if d.weekday() == 6), None)
             if sunday is not None:
                 work_n += 1
                 w = _work(work_n, zk, z.projects[0], z, sunday, ["lifting"], rng)
+                w.scenario = True
                 _plan_work(w, add, truth, rng)
                 truth.blocked_reasons[w.permit_id] = {"no_morning_checkin"}
                 # The site holds an extra check-in at noon once the block is noticed.
@@ -369,7 +375,7 @@ def build_plan(world: World, start: date, days: int, seed: int) -> Plan:
         if z.supervision_joins_late:
             work_n += 1
             w = _work(work_n, zk, z.projects[0], z, start + timedelta(days=1), ["lifting"], rng)
-            w.planned_at = at(start, 7)
+            w.planned_at, w.scenario = at(start, 7), True
             _plan_work(w, add, truth, rng)
             truth.blocked_reasons[w.permit_id] = {"no_active_zone"}
         if z.mode == "project_cobuild":
@@ -390,6 +396,8 @@ def build_plan(world: World, start: date, days: int, seed: int) -> Plan:
                     )
                     truth.drawings[f"DR-{drawing_id}"] = zk
                     truth.blocked_reasons[f"DR-{drawing_id}"] = set()
+                    rounds = rng.choice([1, 2, 2, 3])
+                    review_rounds(drawing_id, z, d, rounds, add, truth, z.projects[0].project_id)
 
         # ------------------------------------------------------------ HSE, quality, schedule, benefit
         for d in workdays:
@@ -417,7 +425,7 @@ def build_plan(world: World, start: date, days: int, seed: int) -> Plan:
         if z.minor_incident and workdays:
             d = workdays[len(workdays) // 2]
             w = next(w for w in truth.works.values() if w.zone_key == zk and w.planned_start.date() == d)
-            truth.suspended_permits.add(w.permit_id)
+            truth.suspended_permits[w.permit_id] = "incident"
             _incident(
                 add, truth, w.project_id, w.area, "minor", "injury", at(d, 11), "高处作业人员手部轻微划伤"
             )
@@ -492,6 +500,9 @@ def build_plan(world: World, start: date, days: int, seed: int) -> Plan:
                     None,
                     zk,
                 )
+    assign_life(list(truth.works.values()), truth, random.Random(seed * 104723 + 11))
+    for w in truth.works.values():
+        publish_work(w, add)
     actions.sort()
     return Plan(world, start, days, actions, truth, period)
 
@@ -531,9 +542,9 @@ def _work(
     area: str | None = None,
 ) -> Work:
     contractor = rng.choice(z.subcontractors) if z.subcontractors and rng.random() < 0.3 else z.construction
-    gas = bool(GAS_RISKS & set(risks))
+    gas = bool({"hot_work", "confined_space"} & set(risks))
     end = at(d, 16) if gas else at(d, 17)
-    return Work(
+    w = Work(
         work_id=f"W{n:05d}",
         zone_key=zk,
         project_id=project.project_id,
@@ -545,6 +556,23 @@ def _work(
         planned_end=end,
         close_at=end - timedelta(minutes=30) if rng.random() < 0.85 else None,
     )
+    # GB 30871-2022's facts: heights and loads grade the permits (§8.1.1, §9.1); a hot work now and
+    # then in a fire/explosion area (一级) or on running equipment there (特级, §5.1.2–5.1.3).
+    if "work_at_height" in risks:
+        w.height_m = float(rng.choice([3, 4, 8, 12, 18, 35]))
+    if "lifting" in risks:
+        w.load_t = float(rng.choice([15, 25, 35, 50, 80, 120]))
+    if "hot_work" in risks:
+        roll = rng.random()
+        if roll < 0.08:
+            w.location = {"area": w.area, "fire_explosion_area": True, "running_equipment": True}
+        elif roll < 0.25:
+            w.location = {"area": w.area, "fire_explosion_area": True}
+    if {"blind_plate", "confined_space"} & set(risks):
+        w.isolation_kind = "blind_plate"  # §4.2 b, §6.1: isolated by a blind plate, confirmed before the work
+    if rng.random() < 0.7:
+        w.guardian_in_plan = z.guardians[0].member_id  # else the lead names one on site
+    return w
 
 
 def _plan_work(
@@ -555,66 +583,144 @@ def _plan_work(
     fail_first: bool | None = None,
     gas_at: datetime | None = None,
 ) -> None:
+    """Register a work and what its permits must go through; published later (``publish_work``),
+    once the site life of every work is decided."""
     truth.works[w.work_id] = w
-    truth.blocked_reasons[w.permit_id] = set()
+    for cls in w.classes:
+        truth.blocked_reasons[w.pid(cls)] = set()
+        truth.grades[w.pid(cls)] = w.expected_grade(cls)
     if w.reject_by_supervision:
         truth.rejected_permits.add(w.permit_id)
-    add(
-        w.planned_at,
-        "work.planned",
-        {
-            "work_id": w.work_id,
-            "project_id": w.project_id,
-            "title": {
-                "hot_work": "管线动火焊接",
-                "confined_space": "储罐受限空间清理",
-                "lifting": "设备吊装",
-            }.get(w.risk_types[0], "现场施工作业"),
-            "area": w.area,
-            "risk_types": w.risk_types,
-            "contractor_unit_id": w.contractor_unit_id,
-            "planned_start": w.planned_start.isoformat(),
-            "planned_end": w.planned_end.isoformat(),
-        },
-        w.project_id,
-    )
-    if not w.needs_gas or w.reject_by_supervision:
+    if not w.needs_gas:
         return
-    # Signatures come 40-100 minutes after the 07:00 request: the gas test at 08:45 is
-    # later, so every gas-tested permit waits on it first.
-    truth.blocked_reasons[w.permit_id].add("gas_test_missing")
-    first_at = gas_at or w.planned_start - timedelta(minutes=15)
-    fail = rng.random() < 0.12 if fail_first is None else fail_first
-    if fail:
-        truth.blocked_reasons[w.permit_id].add("gas_test_failed")
+    w.gas_at = gas_at or w.planned_start - timedelta(minutes=15)
+    w.gas_fail_first = rng.random() < 0.12 if fail_first is None else fail_first
+    # Signatures come 40-100 minutes after the 07:00 request: the gas test at 08:45 is later, so
+    # every gas-tested permit waits on it first.
+    for pid in w.gas_permits():
+        if not (w.reject_by_supervision and pid == w.permit_id):
+            truth.blocked_reasons[pid].add("gas_test_missing")
+            if w.gas_fail_first:
+                truth.blocked_reasons[pid].add("gas_test_failed")
+
+
+def publish_work(w: Work, add: Any) -> None:
+    """The enterprise's events of one work: the plan, its isolation, gas tests and monitoring
+    readings, a re-plan or a cancellation."""
+    water_seal = w.water_seal_replan_at is not None
+    add(w.planned_at, "work.planned", w.plan_data("water_seal" if water_seal else None), w.project_id)
+    if w.isolation_kind:
+        _isolation(
+            w, add, w.planned_at + timedelta(minutes=20), "water_seal" if water_seal else "blind_plate"
+        )
+    if w.water_seal_replan_at is not None:
+        add(w.water_seal_replan_at, "work.planned", w.plan_data(), w.project_id)
+        _isolation(w, add, w.water_seal_replan_at + timedelta(minutes=10), "blind_plate", lock="B")
+    if w.replan_at is not None:
+        moved = {**w.plan_data(), "planned_start": (w.planned_start + timedelta(hours=1)).isoformat()}
+        add(w.replan_at, "work.planned", moved, w.project_id)
+    if w.cancel_at is not None:
         add(
-            first_at,
-            "safety.gas-test-recorded",
-            _gas(w, first_at, lel=float(rng.randint(12, 20))),
+            w.cancel_at,
+            "work.cancelled",
+            {
+                "work_id": w.work_id,
+                "project_id": w.project_id,
+                "reason": "方案调整",
+                "cancelled_at": w.cancel_at.isoformat(),
+            },
             w.project_id,
         )
+    if w.isolation_kind and w.close_at is not None:
         add(
-            first_at + timedelta(minutes=30),
+            w.close_at - timedelta(minutes=10),
+            "isolation.removed",
+            {
+                "isolation_id": w.isolation_id,
+                "project_id": w.project_id,
+                "removed_by": "属地操作工",
+                "removed_at": (w.close_at - timedelta(minutes=10)).isoformat(),
+            },
+            w.project_id,
+        )
+    if w.interrupt is not None and w.needs_gas and w.interrupt[1] - w.interrupt[0] > timedelta(minutes=60):
+        back = w.interrupt[1] - timedelta(minutes=20)  # the new analysis before the work goes on
+        add(back, "safety.gas-test-recorded", gas_data(w, back, suffix="R"), w.project_id)
+    if w.extend is not None and w.needs_gas:
+        when = w.extend[0] - timedelta(minutes=20)
+        add(when, "safety.gas-test-recorded", gas_data(w, when, suffix="X"), w.project_id)
+    if not w.needs_gas or w.gas_at is None:
+        return
+    if w.gas_fail_first:
+        add(w.gas_at, "safety.gas-test-recorded", gas_data(w, w.gas_at, lel=15.0), w.project_id)
+        add(
+            w.gas_at + timedelta(minutes=30),
             "safety.gas-test-recorded",
-            _gas(w, first_at + timedelta(minutes=30)),
+            gas_data(w, w.gas_at + timedelta(minutes=30)),
             w.project_id,
         )
     else:
-        add(first_at, "safety.gas-test-recorded", _gas(w, first_at), w.project_id)
+        add(w.gas_at, "safety.gas-test-recorded", gas_data(w, w.gas_at), w.project_id)
+    for i, when in enumerate(w.readings):
+        if w.miss_monitoring and i == 0:
+            continue  # the reading that was not taken (§6.5): the permit is suspended
+        add(when, "safety.gas-test-recorded", gas_data(w, when), w.project_id)
 
 
-def _gas(w: Work, when: datetime, lel: float = 0.0) -> dict[str, Any]:
-    return {
-        "test_id": f"GT-{w.work_id}-{when.strftime('%H%M')}",
-        "project_id": w.project_id,
-        "area": w.area,
-        "tested_at": when.isoformat(),
-        "o2_pct": 20.9,
-        "lel_pct": lel,
-        "h2s_mg_m3": 0.0,
-        "co_mg_m3": 2.0,
-        "tester": "HSE检测员",
-    }
+def _conflict_at_distance(
+    work_n: int, zk: str, z: PlannedZone, d: date, add: Any, truth: GroundTruth, rng: random.Random
+) -> int:
+    """A blind-plate job and, 20 m away, a hot work (GB 30871-2022 §7.6: none within 30 m): the hot
+    work waits until the blind plate is back, then a fresh gas test and it goes."""
+    project = z.projects[0]
+    bp = _work(work_n + 1, zk, project, z, d, ["blind_plate"], rng)
+    bp.location = {"area": bp.area, "x_m": 100.0, "y_m": 50.0, "pipeline_id": f"PL-{project.project_id}"}
+    bp.close_at, bp.scenario = at(d, 12), True
+    _plan_work(bp, add, truth, rng)
+    hw = _work(work_n + 2, zk, project, z, d, ["hot_work"], rng)
+    hw.location = {"area": hw.area, "x_m": 120.0, "y_m": 50.0}
+    hw.planned_at, hw.planned_start, hw.planned_end = at(d, 9, 30), at(d, 10), at(d, 14)
+    hw.close_at, hw.scenario = at(d, 13, 30), True
+    hw.fresh_gas_after_close_of = bp.work_id
+    _plan_work(hw, add, truth, rng, fail_first=False, gas_at=at(d, 9, 50))
+    truth.blocked_reasons[hw.permit_id].add("simops_conflict")
+    truth.conflicts[hw.permit_id] = "hot_work_near_blind_plate"
+    return work_n + 2
+
+
+def _early_work(
+    n: int, zk: str, z: PlannedZone, d: date, truth: GroundTruth, rng: random.Random, miss: bool
+) -> None:
+    """Work at height from 06:00 across the 08:00 shift change: the outgoing and incoming work lead
+    and guardian acknowledge the handover (or, once, nobody does and the permit is suspended)."""
+    w = _work(n, zk, z.projects[0], z, d, ["work_at_height"], rng)
+    w.height_m = 4.0
+    w.planned_at, w.planned_start, w.planned_end = at(d, 5), at(d, 6), at(d, 11)
+    w.close_at = at(d, 10, 30)
+    w.handover, w.miss_handover, w.scenario = True, miss, True
+    _plan_work(w, None, truth, rng)
+    truth.blocked_reasons[w.permit_id] = {"no_morning_checkin"}  # the check-in is at 07:30
+    if miss:
+        truth.suspended_permits[w.permit_id] = "handover_missing"
+    else:
+        truth.handovers.add(w.permit_id)
+
+
+def _isolation(w: Work, add: Any, when: datetime, kind: str, lock: str = "A") -> None:
+    add(
+        when,
+        "isolation.applied",
+        {
+            "isolation_id": w.isolation_id,
+            "project_id": w.project_id,
+            "kind": kind,
+            "point": "进出料管线法兰",
+            "lock_id": f"LOCK-{w.work_id}-{lock}",
+            "applied_by": "属地操作工",
+            "applied_at": when.isoformat(),
+        },
+        w.project_id,
+    )
 
 
 def _incident(

@@ -33,9 +33,10 @@ from aiokafka.admin import AIOKafkaAdminClient
 from shared.events import CONTENT_TYPE, CloudEvent, Topic, make_event, new_event_id, spec_for
 
 from .identity import Identity
-from .plan import TZ, Action, Plan, Work
+from .plan import TZ, Action, Plan
 from .realm import PARTY_OFFICE, PUBLISHERS
-from .world import Person, PlannedZone
+from .works import Work, gas_data
+from .world import PlannedZone
 
 log = logging.getLogger("pbz.simulator")
 
@@ -50,12 +51,20 @@ PARTY_OFFICER = PARTY_OFFICE[0]
 # The roster role that rates for each kind of unit in the "2+1" evaluation.
 RATER_ROLE = {"host": "host_rep", "construction": "construction_lead", "management": "management_safety"}
 WATCHED = [Topic.ZONE_EVENTS, Topic.ACTIVITY_EVENTS, Topic.PERMIT_EVENTS, Topic.ASSESSMENT_EVENTS, Topic.DLQ]
+# Approver roles of GB 30871-2022 Table B.1 held in the enterprise's authorization register.
+REGISTER_ROLES = {
+    "enterprise_leader",
+    "safety_department",
+    "plant_manager",
+    "professional_department",
+    "power_supply_unit",
+}
 REASON_WORDS = {
     "no_active_zone": "no active zone covers the project",
     "contractor_safety_not_adopted": "contractor safety system not adopted",
     "subcontractor_safety_not_adopted": "subcontractor safety system not adopted",
     "no_morning_checkin": "no morning check-in on site that day",
-    "gas_test_missing": "no gas test in the last 30 minutes",
+    "gas_test_missing": "no gas sample within 30 minutes before the work starts",
     "gas_test_failed": "the gas test failed",
     "simops_conflict": "another hot work overlaps in the same area",
     # refusals of a signature
@@ -72,6 +81,43 @@ REASON_WORDS = {
     "self_enrolment": "nobody adds themselves to a roster",
     "actor_not_on_roster": "the sender is not on the zone's roster",
     "evaluator_not_of_unit": "the rater is not employed by the unit rated for",
+    # GB 30871-2022 and the permit's life
+    "guardian_missing": "no guardian named",
+    "guardian_not_on_site": "the guardian is not on site",
+    "briefing_missing": "no safety briefing yet",
+    "ticket_not_checked": "the shift leader has not checked the ticket",
+    "isolation_inadequate": "a water seal or closed valve is not an isolation",
+    "isolation_not_applied": "an isolation is not confirmed yet",
+    "certificate_expired": "the signer's certificate has expired",
+    "not_on_site": "signed away from the work area",
+    "extension_beyond_cap": "beyond the class's validity cap: a new permit is needed",
+    "gas_retest_required": "a new gas test is needed first",
+    "open_comments": "review comments are still open",
+    "role_unit_mismatch": "the signer is not employed by the unit of that role",
+    "already_signed_other_role": "that person already signed another role",
+    "gas_monitoring_lapsed": "no gas reading for two hours",
+    "handover_missing": "the shift handover was not acknowledged",
+    "guardian_left": "the guardian left the site",
+    "zone_closed": "the zone closed",
+    "incident": "an incident in its area",
+}
+
+
+LIFE_WORDS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "permit.revised": lambda d: (
+        f"re-planned ({', '.join(d['changed'])})"
+        + ("; approvals void, asked again" if d["approvals_void"] else "")
+    ),
+    "permit.cancelled": lambda d: f"cancelled ({d.get('reason')})",
+    "permit.lapsed": lambda d: "lapsed: not issued by its planned end",
+    "permit.interrupted": lambda d: f"interrupted: {d['reason']}",
+    "permit.work-resumed": lambda d: (
+        "work resumed" + (" after a new gas test" if d.get("gas_test_id") else "")
+    ),
+    "permit.extended": lambda d: f"extended to {d['valid_until'][11:16]}",
+    "permit.completion-refused": lambda d: f"completion refused: {d['reason']}",
+    "permit.closed": lambda d: "closed after completion acceptance",
+    "permit.no-signer": lambda d: f"has nobody to sign as {d['role']}: the zone secretary must act",
 }
 
 
@@ -123,6 +169,13 @@ class Player:
         self.permits: dict[str, dict[str, Any]] = {}
         self.requested_at: dict[str, datetime] = {}
         self.closing: set[str] = set()
+        self.asked: dict[tuple[str, str], int] = {}  # (permit, role) -> revision signed for
+        self.prepared: set[str] = set()
+        self.expired_tried: set[str] = set()
+        self.resubmitted: set[str] = set()
+        self.interrupted: set[str] = set()
+        self.extending: set[str] = set()
+        self.handed_over: set[str] = set()
         self.events: list[CloudEvent] = []
         self.stats = Stats()
         self.now = plan.clock_start
@@ -227,8 +280,8 @@ class Player:
             return PUBLISHER_OF[topic]
         if a.type == "activity.record":
             return str(a.data["organizer_member_id"])
-        if a.type.startswith("permit."):
-            return str(a.data["member_id"])
+        if topic == Topic.PERMIT_COMMANDS:
+            return str(a.data["member_id"])  # the person on site: signer, lead, guardian, reviewer
         if a.type == "evaluation.submit":
             z = next((z for z in self.world.zones if z.key == a.zone_key), None)
             rater = next(
@@ -381,10 +434,13 @@ class Player:
                 f"{self._t(e)} permit {d['permit']['permit_id']} passed its SLA unissued — escalated (waiting on {roles})"
             )
         elif t == "permit.rejected":
-            self.say(f"{self._t(e)} permit {d['permit']['permit_id']} rejected on site")
+            self._on_rejected(e)
         elif t == "permit.command-rejected":
             why = "; ".join(REASON_WORDS.get(r, r) for r in d["reasons"])
-            self.say(f"{self._t(e)} signature refused on {d['permit_id']}: {why}")
+            what = d["command_type"].removeprefix("permit.").replace("-", " ")
+            self.say(f"{self._t(e)} {what} refused on {d['permit_id']}: {why}")
+        elif t in LIFE_WORDS:
+            self.say(f"{self._t(e)} permit {d['permit']['permit_id']} {LIFE_WORDS[t](d)}")
         elif t == "permit.expired":
             self.day_counts["expired"] += 1
         elif t == "activity.rejected":
@@ -464,48 +520,161 @@ class Player:
             )
 
     def _work(self, permit_id: str) -> Work | None:
-        return self.plan.truth.works.get(permit_id.removeprefix("WP-"))
+        """The work a permit belongs to (``WP-<work id>-<class code>``)."""
+        if not permit_id.startswith("WP-"):
+            return None
+        return self.plan.truth.works.get(permit_id.removeprefix("WP-").rsplit("-", 1)[0])
+
+    def _key(self, z: PlannedZone) -> str | None:
+        return self.zone_ids.get(z.key)
+
+    def _command(self, when: datetime, type_: str, data: dict[str, Any], z: PlannedZone) -> None:
+        self._schedule(when, type_, data, self._key(z))
 
     def _on_signature_requested(self, e: CloudEvent) -> None:
         d = e.data
         permit = d["permit"]
-        permit_id = permit["permit_id"]
-        role = d["role"]
+        permit_id, role, revision = permit["permit_id"], d["role"], permit.get("revision", 1)
         z = self.world.zone_of_project(permit["project_id"])
-        if z is None:
+        if z is None or self.asked.get((permit_id, role), 0) >= revision:
             return
+        self.asked[(permit_id, role)] = revision
         work = self._work(permit_id)
-        holders = [p for p in z.people if p.zone_role == role]
-        if not holders:
+        if (
+            permit["kind"] == "work_permit"
+            and permit_id not in self.prepared
+            and permit.get("work_class") != "general"
+        ):
+            self.prepared.add(permit_id)
+            self._prepare(permit, z, max(e.time, self.now))
+        signer = self._signer(role, z, d.get("member_ids") or [], e.time)
+        if signer is None:
             return
-        signer = next((p for p in holders if p.member_id in (d.get("member_ids") or [])), holders[0])
         delay = self.rng.randint(40, 100) if permit["kind"] == "work_permit" else self.rng.randint(60, 300)
         when = max(e.time, self.now) + timedelta(minutes=delay)
+        last_revision = self.plan.truth.drawing_last_revision.get(permit_id)
+        if last_revision is not None:
+            when = max(when, last_revision + timedelta(minutes=delay))  # after the designer's last revision
         decision = "approve"
-        if work is not None and work.reject_by_supervision:
+        if work is not None and work.reject_by_supervision and permit_id == work.permit_id and revision == 1:
             if role != "supervision_engineer":
-                return  # the supervisor's refusal ends it; the others never get to sign
+                return  # the supervisor's refusal ends this round; the others sign the resubmission
             decision = "reject"
-        if self.rng.random() < 0.04:
+        presence = permit.get("area") if permit["kind"] == "work_permit" else None
+        expired = self.world.expired_approver(role, z.host.unit_id, when.date())
+        if expired is not None and permit_id not in self.expired_tried:
+            self.expired_tried.add(permit_id)  # a signer whose certificate has lapsed tries first
+            self._sign(
+                permit_id, expired.member_id, role, "approve", when - timedelta(minutes=10), z, presence
+            )
+        elif self.rng.random() < 0.04:
             # Someone without the role tries first; the system refuses, the right person signs.
             wrong = next((p for p in z.people if p.zone_role == "member"), None)
             if wrong is not None:
-                self._sign(permit_id, wrong, role, "approve", when - timedelta(minutes=10), z)
-        self._sign(permit_id, signer, role, decision, when, z)
+                self._sign(
+                    permit_id, wrong.member_id, role, "approve", when - timedelta(minutes=10), z, presence
+                )
+        self._sign(permit_id, signer, role, decision, when, z, presence)
+
+    def _signer(self, role: str, z: PlannedZone, named: list[str], when: datetime) -> str | None:
+        if role in REGISTER_ROLES:
+            a = self.world.approver(role, z.host.unit_id, when.date())
+            return None if a is None else a.member_id
+        holders = [p for p in z.people if p.zone_role == role]
+        if not holders:
+            return None
+        return next((p for p in holders if p.member_id in named), holders[0]).member_id
 
     def _sign(
-        self, permit_id: str, who: Person, role: str, decision: str, when: datetime, z: PlannedZone
+        self,
+        permit_id: str,
+        who: str,
+        role: str,
+        decision: str,
+        when: datetime,
+        z: PlannedZone,
+        presence: str | None,
     ) -> None:
-        data = {
+        data: dict[str, Any] = {
             "permit_id": permit_id,
-            "member_id": who.member_id,
+            "member_id": who,
             "role": role,
             "decision": decision,
             "signed_at": when.isoformat(),
         }
+        if presence is not None:
+            data["site_presence"] = presence  # signed on site (GB 30871-2022 §4.11 a)
         if decision == "reject":
             data["comment"] = "作业区域与生产流程交叉，需调整方案后重报"
-        self._schedule(when, "permit.sign", data, self.zone_ids.get(z.key))
+        self._command(when, "permit.sign", data, z)
+
+    def _prepare(self, permit: dict[str, Any], z: PlannedZone, now: datetime) -> None:
+        """Before the work: the guardian named and on site, the safety briefing, the ticket check."""
+        pid, area = permit["permit_id"], permit.get("area")
+        work = self._work(pid)
+        guardian = (work.guardian_in_plan if work else None) or z.guardians[0].member_id
+        lead, host = z.holders("construction_lead")[0], z.holders("host_rep")[0]
+        if not (work and work.guardian_in_plan):
+            self._command(
+                now + timedelta(minutes=5),
+                "permit.name-guardian",
+                {
+                    "permit_id": pid,
+                    "member_id": lead.member_id,
+                    "guardian_member_id": guardian,
+                    "named_at": (now + timedelta(minutes=5)).isoformat(),
+                },
+                z,
+            )
+        t = now + timedelta(minutes=8)
+        self._command(
+            t,
+            "permit.check-in",
+            {"permit_id": pid, "member_id": guardian, "site_presence": area, "checked_in_at": t.isoformat()},
+            z,
+        )
+        self._command(
+            t,
+            "permit.brief",
+            {
+                "permit_id": pid,
+                "member_id": host.member_id,
+                "receiver_member_id": guardian,
+                "briefed_at": t.isoformat(),
+            },
+            z,
+        )
+        self._command(
+            t,
+            "permit.check-ticket",
+            {
+                "permit_id": pid,
+                "member_id": z.shift_leader.member_id,
+                "site_presence": f"qr:{area}",
+                "checked_at": t.isoformat(),
+            },
+            z,
+        )
+
+    def _on_rejected(self, e: CloudEvent) -> None:
+        permit = e.data["permit"]
+        z = self.world.zone_of_project(permit["project_id"])
+        self.say(f"{self._t(e)} permit {permit['permit_id']} rejected on site")
+        if z is None or permit["permit_id"] in self.resubmitted:
+            return
+        self.resubmitted.add(permit["permit_id"])
+        when = e.time + timedelta(minutes=30)  # the plan adjusted, asked again
+        self._command(
+            when,
+            "permit.resubmit",
+            {
+                "permit_id": permit["permit_id"],
+                "member_id": z.holders("construction_lead")[0].member_id,
+                "comment": "已调整方案",
+                "resubmitted_at": when.isoformat(),
+            },
+            z,
+        )
 
     def _on_issued(self, e: CloudEvent) -> None:
         d = e.data
@@ -519,44 +688,147 @@ class Player:
         self.day_counts["issued"] += 1
         work = self._work(permit_id)
         z = self.world.zone_of_project(permit["project_id"])
-        if z is None or permit_id in self.closing:
-            return
-        if work is None:
+        if z is None or work is None or permit_id in self.closing:
             return  # drawing reviews end when issued
+        self._while_running(work, permit_id, z, e.time)
         if work.close_at is None:
             return  # left open: it expires
         self.closing.add(permit_id)
-        closer = z.holders("construction_lead")[0]
         close_at = max(work.close_at, e.time + timedelta(minutes=30))
-        self._schedule(
-            close_at,
-            "permit.close",
-            {"permit_id": permit_id, "member_id": closer.member_id, "closed_at": close_at.isoformat()},
-            self.zone_ids.get(z.key),
-        )
+        self._complete(work, permit_id, z, close_at)
         for other in self.plan.truth.works.values():
             if other.fresh_gas_after_close_of == work.work_id:
-                when = close_at + timedelta(minutes=5)
-                self._schedule(when, "safety.gas-test-recorded", _gas_data(other, when), other.project_id)
+                when = close_at + timedelta(minutes=10)
+                self._schedule(
+                    when, "safety.gas-test-recorded", gas_data(other, when, suffix="F"), other.project_id
+                )
+
+    def _while_running(self, w: Work, pid: str, z: PlannedZone, issued: datetime) -> None:
+        lead = z.holders("construction_lead")[0].member_id
+        if w.interrupt is not None and pid not in self.interrupted:
+            self.interrupted.add(pid)
+            stop, back = w.interrupt
+            self._command(
+                stop,
+                "permit.interrupt",
+                {
+                    "permit_id": pid,
+                    "member_id": lead,
+                    "reason": "午间停工",
+                    "interrupted_at": stop.isoformat(),
+                },
+                z,
+            )
+            self._command(
+                back,
+                "permit.resume-work",
+                {
+                    "permit_id": pid,
+                    "member_id": lead,
+                    "site_presence": w.area,
+                    "resumed_at": back.isoformat(),
+                },
+                z,
+            )
+        if w.extend is not None and pid not in self.extending:
+            self.extending.add(pid)
+            asked, until = w.extend
+            ext = {
+                "permit_id": pid,
+                "member_id": z.holders("host_rep")[0].member_id,
+                "reason": "工程量增加",
+                "site_presence": w.area,
+                "extended_at": asked.isoformat(),
+            }
+            if w.extend_beyond_cap_first:
+                beyond = w.planned_start + timedelta(days=1, hours=1)
+                self._command(
+                    asked - timedelta(minutes=2),
+                    "permit.extend",
+                    {**ext, "valid_until": beyond.isoformat()},
+                    z,
+                )
+            self._command(asked, "permit.extend", {**ext, "valid_until": until.isoformat()}, z)
+        if w.handover and not w.miss_handover and pid not in self.handed_over:
+            self.handed_over.add(pid)
+            self._handover(pid, z, max(issued, w.planned_start.replace(hour=7, minute=55)))
+
+    def _handover(self, pid: str, z: PlannedZone, when: datetime) -> None:
+        """At the 08:00 shift change: outgoing and incoming work lead and guardian acknowledge."""
+        lead = z.holders("construction_lead")[0].member_id
+        g_out, g_in = (p.member_id for p in z.guardians)
+        crew = [p.member_id for p in z.people if p.zone_role == "member" and p.member_id not in (g_out, g_in)]
+        lead_in = crew[0] if crew else g_in
+        for i, (who, position, side) in enumerate(
+            (
+                (lead, "work_lead", "outgoing"),
+                (g_out, "guardian", "outgoing"),
+                (lead_in, "work_lead", "incoming"),
+                (g_in, "guardian", "incoming"),
+            )
+        ):
+            t = when + timedelta(minutes=5 * (i // 2) + 1)
+            self._command(
+                t,
+                "permit.handover",
+                {
+                    "permit_id": pid,
+                    "member_id": who,
+                    "position": position,
+                    "side": side,
+                    "acknowledged_at": t.isoformat(),
+                },
+                z,
+            )
+
+    def _complete(self, w: Work, pid: str, z: PlannedZone, close_at: datetime) -> None:
+        """完工验收: the work's lead declares it complete, the host representative accepts (once
+        refusing first where the plan says so)."""
+        lead = z.holders("construction_lead")[0].member_id
+        host = z.holders("host_rep")[0].member_id
+        declare = {"permit_id": pid, "member_id": lead}
+        accept = {
+            "permit_id": pid,
+            "member_id": host,
+            "decision": "approve",
+            "guards_restored": True,
+            "housekeeping_done": True,
+        }
+        t = close_at
+        if w.refuse_completion:
+            self._command(t, "permit.declare-complete", {**declare, "declared_at": t.isoformat()}, z)
+            t += timedelta(minutes=5)
+            self._command(
+                t,
+                "permit.accept-completion",
+                {**accept, "decision": "reject", "reason": "盖板未恢复", "decided_at": t.isoformat()},
+                z,
+            )
+            t += timedelta(minutes=10)
+        self._command(t, "permit.declare-complete", {**declare, "declared_at": t.isoformat()}, z)
+        t += timedelta(minutes=5)
+        self._command(t, "permit.accept-completion", {**accept, "decided_at": t.isoformat()}, z)
 
     def _on_suspended(self, e: CloudEvent) -> None:
         permit = e.data["permit"]
         permit_id = permit["permit_id"]
-        self.say(f"{self._t(e)} permit {permit_id} suspended after an incident in {permit.get('area')}")
+        cause = e.data.get("cause") or "incident"
+        self.say(f"{self._t(e)} permit {permit_id} suspended: {REASON_WORDS.get(cause, cause)}")
+        self.day_counts["suspended"] += 1
         work = self._work(permit_id)
         z = self.world.zone_of_project(permit["project_id"])
-        if z is None:
+        if z is None or work is None or cause in ("zone_closed", "guardian_left"):
             return
-        if work is not None and work.needs_gas:
-            when = e.time + timedelta(minutes=30)
-            self._schedule(when, "safety.gas-test-recorded", _gas_data(work, when), work.project_id)
+        if cause == "handover_missing":
+            self._handover(permit_id, z, e.time + timedelta(minutes=4))
+        if work.needs_gas:
+            when = e.time + timedelta(minutes=10 if cause != "incident" else 30)
+            self._schedule(
+                when, "safety.gas-test-recorded", gas_data(work, when, suffix="S"), work.project_id
+            )
         resumer = z.holders("host_rep")[0]
-        self._schedule(
-            e.time + timedelta(minutes=35),
-            "permit.resume",
-            {"permit_id": permit_id, "member_id": resumer.member_id},
-            self.zone_ids.get(z.key),
-        )
+        when = e.time + timedelta(minutes=15 if cause != "incident" else 35)
+        self._command(when, "permit.resume", {"permit_id": permit_id, "member_id": resumer.member_id}, z)
 
     def _day_summary(self, day: Any) -> None:
         c = self.day_counts
@@ -567,17 +839,3 @@ class Player:
                 f"{c['blocked']} blocks, {c['quality.procedure-inspected']} inspections"
             )
         self.day_counts = Counter()
-
-
-def _gas_data(w: Work, when: datetime) -> dict[str, Any]:
-    return {
-        "test_id": f"GT-{w.work_id}-{when.strftime('%d%H%M')}",
-        "project_id": w.project_id,
-        "area": w.area,
-        "tested_at": when.isoformat(),
-        "o2_pct": 20.8,
-        "lel_pct": 0.0,
-        "h2s_mg_m3": 0.0,
-        "co_mg_m3": 1.0,
-        "tester": "HSE检测员",
-    }

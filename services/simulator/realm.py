@@ -6,6 +6,9 @@ Who is in it:
 - the demo's people: every member id the worlds hand out (``MB0001``...), each a user whose
   ``id`` — the token's ``sub`` — is that member id, with the role ``zone_member``; what they
   may do in a zone comes from the zone's roster, not from the token;
+- the approvers of the enterprise's authorization register (GB 30871-2022 Table B.1:
+  ``R-EL01``, ``R-PM-H01``...), also ``zone_member``: they sign on site, and what they may
+  approve comes from the register, not from the token;
 - the party office (``PO0001``, ``PO0002``: ``party_office``) and HSE managers (``HS0001``:
   ``hse``);
 - one client-credentials client per enterprise publisher (``pm-system``, ``hse-system``,
@@ -155,6 +158,11 @@ def _clients(web_origins: list[str]) -> list[dict[str, Any]]:
     return clients
 
 
+def approver_ids() -> list[str]:
+    """The register's approvers of the demo world (a smaller world's are among them)."""
+    return sorted({a.member_id for a in build_world().register})
+
+
 def _users(members: list[str]) -> list[dict[str, Any]]:
     credential = _password_credential()
 
@@ -252,7 +260,7 @@ def build_realm(web_port: int = 8000, members: int | None = None) -> dict[str, A
         "loginWithEmailAllowed": False,
         "roles": {"realm": [{"name": r} for r in ROLES]},
         "clients": _clients(web_origins),
-        "users": _users(member_ids(count)),
+        "users": _users([*member_ids(count), *approver_ids()]),
         "components": _user_profile(),
     }
 

@@ -36,13 +36,13 @@ async def _get(client: httpx.AsyncClient, path: str, **params: Any) -> Any:
 
 
 def sequential_days(plan: Plan) -> list[float]:
-    """The old route on the same inputs: each department signs in turn, one working day
-    (Mon–Sat) each, starting the day the work or drawing was submitted."""
+    """The old route on the same inputs: each department signs each permit in turn, one working
+    day (Mon–Sat) each, starting the day the work was submitted."""
     out: list[float] = []
     for w in plan.truth.works.values():
-        roles = len(ROLES_WORK) + (1 if HIGH_RISK & set(w.risk_types) else 0)
-        out.append(_working_days_span(w.planned_at.date(), roles))
-    out.extend(float(DRAWING_REVIEW_OLD_DAYS) for _ in plan.truth.drawings)
+        for cls in w.classes:
+            roles = len(ROLES_WORK) + (1 if cls in HIGH_RISK else 0) + 1  # and the approver of Table B.1
+            out.append(_working_days_span(w.planned_at.date(), roles))
     return out
 
 
@@ -132,7 +132,9 @@ async def build_report(
 
     # ---------------------------------------------------------------- permits
     pstats = await _get(pf, "/stats")
-    rep.data["permits"] = pstats["overall"]
+    rep.data["permits"] = pstats["work_permits"]
+    rep.data["drawings"] = pstats["drawing_reviews"]
+    rep.data["all_permits"] = pstats["overall"]
     seq = sequential_days(plan)
     rep.data["sequential_signoff_days"] = {
         "median": statistics.median(seq) if seq else None,
@@ -145,25 +147,7 @@ async def build_report(
             mis.append(f"permit {permit_id}: never requested")
             continue
         r.raise_for_status()
-        p = r.json()
-        seen: set[str] = set()
-        statuses: set[str] = set()
-        for h in p.get("history", []):
-            statuses.add(str(h.get("type", "")))
-            detail = h.get("detail") or {}
-            if h.get("type") == "permit.blocked":
-                seen.update(detail.get("reasons") or [])
-        if expected and not expected <= seen:
-            mis.append(
-                f"permit {permit_id}: should have been blocked for {sorted(expected)}, was for {sorted(seen) or 'nothing'}"
-            )
-        if not expected and seen:
-            mis.append(f"permit {permit_id}: should never have been blocked, was for {sorted(seen)}")
-        if permit_id in truth.rejected_permits and p["status"] != "rejected":
-            mis.append(f"permit {permit_id}: rejected on site, service says {p['status']}")
-        if permit_id in truth.suspended_permits and "permit.suspended" not in statuses:
-            mis.append(f"permit {permit_id}: an incident in its area should have suspended it")
-
+        mis += permit_mismatches(permit_id, expected, r.json(), truth)
     # ---------------------------------------------------------------- assessment
     ranking = await _get(asm, "/assessments", period=period)
     rep.data["ranking"] = ranking
@@ -220,6 +204,82 @@ async def build_report(
     return rep
 
 
+def _history(p: dict[str, Any]) -> tuple[set[str], set[str], dict[str, set[str]]]:
+    """(reasons ever blocked, event types, detail values by key of interest)."""
+    seen: set[str] = set()
+    types: set[str] = set()
+    found: dict[str, set[str]] = {"cause": set(), "rule": set(), "change": set()}
+    for h in p.get("history", []):
+        types.add(str(h.get("type", "")))
+        detail = h.get("detail") or {}
+        if h.get("type") == "permit.blocked":
+            seen.update(detail.get("reasons") or [])
+            found["rule"].update(str(x.get("rule")) for x in detail.get("details") or [] if x.get("rule"))
+        if h.get("type") == "permit.suspended":
+            found["cause"].add(str(detail.get("cause")))
+        if h.get("type") == "permit.updated":
+            found["change"].add(str(detail.get("change")))
+    return seen, types, found
+
+
+def permit_mismatches(pid: str, expected: set[str], p: dict[str, Any], truth: Any) -> list[str]:
+    """What the service says of one permit against what the simulator did to it."""
+    seen, types, found = _history(p)
+    out: list[str] = []
+    if expected and not expected <= seen:
+        out.append(
+            f"permit {pid}: should have been blocked for {sorted(expected)}, was for {sorted(seen) or 'nothing'}"
+        )
+    if not expected and seen:
+        out.append(f"permit {pid}: should never have been blocked, was for {sorted(seen)}")
+    checks = [
+        (
+            pid in truth.rejected_permits,
+            {"permit.rejected", "permit.resubmitted"} <= types,
+            "rejected then resubmitted",
+        ),
+        (
+            pid in truth.suspended_permits,
+            truth.suspended_permits.get(pid) in found["cause"],
+            f"suspended ({truth.suspended_permits.get(pid)})",
+        ),
+        (pid in truth.revised, "permit.revised" in types, "re-planned"),
+        (pid in truth.cancelled, p["status"] == "cancelled", "cancelled"),
+        (pid in truth.interrupted, "permit.work-resumed" in types, "interrupted and resumed"),
+        (pid in truth.extended, "permit.extended" in types, "extended"),
+        (
+            pid in truth.extension_refused,
+            "permit.command-rejected" in types,
+            "refused an extension beyond its cap",
+        ),
+        (pid in truth.handovers, "handover_completed" in found["change"], "handed over at the shift change"),
+        (
+            pid in truth.completion_refused,
+            "permit.completion-refused" in types and p["status"] == "closed",
+            "refused completion, then closed",
+        ),
+        (
+            pid in truth.conflicts,
+            truth.conflicts.get(pid) in found["rule"],
+            f"in conflict ({truth.conflicts.get(pid)})",
+        ),
+    ]
+    out += [
+        f"permit {pid}: should have been {what}, history says otherwise"
+        for due, ok, what in checks
+        if due and not ok
+    ]
+    if pid in truth.grades and p.get("grade") != truth.grades[pid]:
+        out.append(f"permit {pid}: grade {p.get('grade')}, the standard gives {truth.grades[pid]}")
+    if pid in truth.drawing_rounds and p.get("drawing_revision") != truth.drawing_rounds[pid]:
+        out.append(
+            f"drawing {pid}: {p.get('drawing_revision')} review rounds, the designer made {truth.drawing_rounds[pid]}"
+        )
+    if pid in truth.drawing_rounds and p["status"] != "issued":
+        out.append(f"drawing {pid}: review not closed ({p['status']})")
+    return out
+
+
 def _p90(values: list[float]) -> float | None:
     if not values:
         return None
@@ -240,18 +300,7 @@ def render(rep: Report) -> str:
         "Zones        "
         + ", ".join(f"{n} {m}" for m, n in z["zones_by_mode"].items())
         + f"; {z['units']} units, {z['members']} members, {z['floating_members']} floating members brought back",
-        "Permits      " + ", ".join(f"{n} {s}" for s, n in sorted(p["by_status"].items())),
-        f"Cycle        request→issue median {_minutes(p.get('median_cycle_minutes'))}, p90 {_minutes(p.get('p90_cycle_minutes'))}"
-        f"  vs sequential sign-off median {seq['median']:.0f} d, p90 {seq['p90']:.0f} d",
-        f"SLA          {_pct(p.get('issued_within_sla_share'))} issued within SLA; {p.get('sla_breaches', 0)} breaches ({p.get('open_sla_breaches', 0)} still open)",
-        "Blocked for  "
-        + (
-            ", ".join(
-                f"{REASON_WORDS.get(k, k)} ×{v}"
-                for k, v in sorted(p.get("blocked_reasons", {}).items(), key=lambda kv: -kv[1])
-            )
-            or "nothing"
-        ),
+        *_permit_lines(p, seq, d),
         "Cadence      " + ", ".join(f"{r} {c['met']}/{c['zones']}" for r, c in d["compliance"].items()),
     ]
     a = d["activities"]
@@ -290,6 +339,56 @@ def render(rep: Report) -> str:
     if len(rep.mismatches) > 25:
         lines.append(f"  … and {len(rep.mismatches) - 25} more")
     return "\n".join(lines)
+
+
+def _permit_lines(p: dict[str, Any], seq: dict[str, Any], d: dict[str, Any]) -> list[str]:
+    """Work permits by status, class and grade, cycle, SLA, blocks, suspensions by cause, conflicts
+    by rule and the permits' life; drawing reviews apart."""
+    return [
+        "Permits      "
+        + ", ".join(f"{n} {s}" for s, n in sorted(p["by_status"].items()))
+        + f" ({p['count']} work permits, one per special work)",
+        "Classes      "
+        + ", ".join(
+            f"{k} {v}" for k, v in sorted(p.get("by_class_grade", {}).items(), key=lambda kv: -kv[1])
+        ),
+        f"Cycle        request→issue median {_minutes(p.get('median_cycle_minutes'))}, p90 {_minutes(p.get('p90_cycle_minutes'))}"
+        f"  vs sequential sign-off median {seq['median']:.0f} d, p90 {seq['p90']:.0f} d",
+        f"SLA          {_pct(p.get('issued_within_sla_share'))} issued within SLA; {p.get('sla_breaches', 0)} breaches ({p.get('open_sla_breaches', 0)} still open)",
+        "Blocked for  "
+        + (
+            ", ".join(
+                f"{REASON_WORDS.get(k, k)} ×{v}"
+                for k, v in sorted(p.get("blocked_reasons", {}).items(), key=lambda kv: -kv[1])
+            )
+            or "nothing"
+        ),
+        "Suspended    "
+        + (
+            ", ".join(f"{REASON_WORDS.get(k, k)} ×{v}" for k, v in p.get("suspensions_by_cause", {}).items())
+            or "never"
+        ),
+        "Conflicts    "
+        + (", ".join(f"{k} ×{v}" for k, v in p.get("conflicts_by_rule", {}).items()) or "none"),
+        f"Life         {p.get('revisions', 0)} re-plans ({p.get('approvals_voided', 0)} voided approvals), "
+        f"{p.get('cancelled', 0)} cancelled, {p.get('resubmissions', 0)} resubmitted, {p.get('interruptions', 0)} interruptions, "
+        f"{p.get('extensions', 0)} extensions, {p.get('handovers', 0)} shift handovers, "
+        f"{p.get('completion_refusals', 0)} completions refused then accepted, {p.get('lapsed', 0)} lapsed",
+        _drawings_line(d.get("drawings", {})),
+    ]
+
+
+def _drawings_line(dr: dict[str, Any]) -> str:
+    rounds = ", ".join(
+        f"{k} round{'s' if k != '1' else ''} ×{v}" for k, v in (dr.get("rounds") or {}).items()
+    )
+    days = dr.get("median_cycle_days")
+    p90 = dr.get("p90_cycle_minutes")
+    return (
+        f"Drawings     {dr.get('count', 0)} reviews ({rounds}); {dr.get('comments', 0)} comments, "
+        f"{dr.get('open_comments', 0)} open; review cycle median {'-' if days is None else f'{days:.1f}'} d, "
+        f"p90 {'-' if p90 is None else f'{p90 / 1440:.1f}'} d — the seed: {DRAWING_REVIEW_OLD_DAYS} days → 2"
+    )
 
 
 def _minutes(v: float | None) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 CN_NUM = "一二三四五六七八九十"
 
@@ -43,6 +43,33 @@ class Person:
     @property
     def floating(self) -> bool:
         return self.employment != "staff"
+
+
+@dataclass(frozen=True)
+class Approver:
+    """An entry of the enterprise's authorization register (GB 30871-2022 Table B.1)."""
+
+    member_id: str
+    name: str
+    unit_id: str
+    roles: tuple[str, ...]
+    certificate_expires: date
+
+    def as_event(self, at: datetime) -> dict[str, object]:
+        return {
+            "member_id": self.member_id,
+            "name": self.name,
+            "unit_id": self.unit_id,
+            "roles": list(self.roles),
+            "certificates": [
+                {
+                    "certificate_id": f"CERT-{self.member_id}",
+                    "kind": "special_operation",
+                    "expires_on": self.certificate_expires.isoformat(),
+                }
+            ],
+            "registered_at": at.isoformat(),
+        }
 
 
 @dataclass
@@ -114,6 +141,20 @@ class PlannedZone:
     def holders(self, zone_role: str) -> list[Person]:
         return [p for p in self.people if p.zone_role == zone_role]
 
+    @property
+    def guardians(self) -> list[Person]:
+        """The crew's two guardians (监护人): construction-unit members on the roster."""
+        return [
+            p
+            for p in self.people
+            if p.zone_role == "member" and p.employer_unit_id == self.construction.unit_id
+        ][:2]
+
+    @property
+    def shift_leader(self) -> Person:
+        """The host unit's operator on shift who checks the ticket: the host unit's first roster member."""
+        return next(p for p in self.people if p.employer_unit_id == self.host.unit_id)
+
 
 @dataclass
 class World:
@@ -125,6 +166,7 @@ class World:
     management: list[Unit]
     zones: list[PlannedZone]
     non_key_projects: list[Project]
+    register: list[Approver] = field(default_factory=list)
 
     @property
     def units(self) -> list[Unit]:
@@ -146,6 +188,24 @@ class World:
 
     def zone_of_project(self, project_id: str) -> PlannedZone | None:
         return next((z for z in self.zones if project_id in z.project_ids), None)
+
+    def approver(self, role: str, host_unit_id: str, today: date) -> Approver | None:
+        """The register's valid holder of an approver role for a host unit's work."""
+        for a in self.register:
+            unit_ok = a.unit_id == host_unit_id or role in ("enterprise_leader", "safety_department")
+            if role in a.roles and unit_ok and a.certificate_expires >= today:
+                return a
+        return None
+
+    def expired_approver(self, role: str, host_unit_id: str, today: date) -> Approver | None:
+        return next(
+            (
+                a
+                for a in self.register
+                if role in a.roles and a.unit_id == host_unit_id and a.certificate_expires < today
+            ),
+            None,
+        )
 
 
 SURNAMES = "王李张刘陈杨黄赵周吴徐孙马朱胡郭何林罗高"
@@ -215,6 +275,9 @@ def build_world(
             person(z.construction, "construction_lead", rng.choice(["staff", "staff", "dispatched"])),
             person(z.supervision, "supervision_engineer"),
             person(z.management, "management_safety"),
+            # the crew's guardians (监护人, GB 30871-2022 §4.10)
+            person(z.construction, "member", rng.choice(["staff", "dispatched"])),
+            person(z.construction, "member", rng.choice(["staff", "migrant_worker"])),
         ]
         for _ in range(rng.randint(4, 8)):
             employer = rng.choice([z.host, z.construction, z.construction, *z.subcontractors])
@@ -361,5 +424,47 @@ def build_world(
         else:
             setattr(chosen, flag, True)
     return World(
-        seed, hosts, construction, supervision, subcontractors, management, planned, non_key_projects
+        seed,
+        hosts,
+        construction,
+        supervision,
+        subcontractors,
+        management,
+        planned,
+        non_key_projects,
+        register=build_register(hosts, management, rng, start),
     )
+
+
+def build_register(
+    hosts: list[Unit], management: list[Unit], rng: random.Random, start: date
+) -> list[Approver]:
+    """The enterprise's authorization register: its leader in charge and safety department, and
+    for each plant its manager (or chief engineer), professional department and power supply
+    unit (Table B.1); the first plant's department also has an expired certificate on file."""
+    valid = start + timedelta(days=400)
+
+    def name() -> str:
+        return rng.choice(SURNAMES) + rng.choice(GIVEN)
+
+    out = [
+        Approver("R-EL01", name(), management[0].unit_id, ("enterprise_leader",), valid),
+        Approver("R-SD01", name(), management[0].unit_id, ("safety_department",), valid),
+    ]
+    for h in hosts:
+        out += [
+            Approver(f"R-PM-{h.unit_id}", name(), h.unit_id, ("plant_manager",), valid),
+            Approver(f"R-PD-{h.unit_id}", name(), h.unit_id, ("professional_department",), valid),
+            Approver(f"R-PS-{h.unit_id}", name(), h.unit_id, ("power_supply_unit",), valid),
+        ]
+    first = hosts[0]
+    out.append(
+        Approver(
+            f"R-PDX-{first.unit_id}",
+            name(),
+            first.unit_id,
+            ("professional_department",),
+            start - timedelta(days=10),
+        )
+    )
+    return out

@@ -259,6 +259,33 @@ def plan_coverage(project: Project, covering: list[Zone], alliances: list[Zone])
     return CoveragePlan(CoverageStep.FOUND_ALLIANCE)
 
 
+class CoverOutcome(StrEnum):
+    """What a zone id, targeted by a project's coverage, does for the project."""
+
+    COVERED = "covered"  # the zone already lists the project: nothing to do
+    ESTABLISH = "establish"  # no zone has the id: establish it for the project
+    JOIN = "join"  # an open alliance of the project's host and region: the project joins
+    NEXT = "next"  # the id is taken by another zone: try the next id of the sequence
+
+
+def cover_outcome(step: CoverageStep | str, zone: Zone | None, project: Project) -> CoverOutcome:
+    """The decision at the target zone itself (on its partition, R1): the plan was made
+    from what another partition saw, and the zone may have changed since."""
+    if zone is not None and project["_id"] in zone["project_ids"]:
+        return CoverOutcome.COVERED
+    if zone is None:
+        return CoverOutcome.ESTABLISH
+    if (
+        step != CoverageStep.OWN_ZONE
+        and zone["mode"] == ZoneMode.REGIONAL_ALLIANCE
+        and zone["status"] != ZoneStatus.CLOSED
+        and zone.get("host_unit_id") == project["host_unit_id"]
+        and zone["region"] == project["region"]
+    ):
+        return CoverOutcome.JOIN
+    return CoverOutcome.NEXT
+
+
 def join_alliance(zone: Zone, project: Project) -> Zone:
     project_ids = list(dict.fromkeys([*zone["project_ids"], project["_id"]]))
     return with_status(

@@ -1,8 +1,16 @@
 """Zone-registry handlers: projects in, automatic coverage, commands, zone events out.
 
 Every command names its actor (``shared.actor``); who may send which is the domain's
-``check_actor``. Each command, accepted or refused, is kept in the zone's history with its
-actor (one document per command, ids only: no personal data)."""
+``check_actor``, decided where the command is handled (on the zone's partition of the work
+topic: a command re-keyed there keeps its envelope, actor included, byte for byte). Each
+command, accepted or refused, is kept in the zone's history with its actor (one document per
+command, ids only: no personal data).
+
+The concurrency contract: a project is written only from ``ent.projects`` (keyed by the
+project); a zone only from ``pbz.zone.work`` keyed by the zone. Zone commands are re-keyed
+there as they are; a registered or completed project asks each zone it concerns with one
+follow-up (``zone.cover-project``, ``zone.release-project``), and the decision that depends
+on the zone (is its id free, is the alliance still open) is taken there, on its partition."""
 
 from __future__ import annotations
 
@@ -10,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from shared.actor import Actor, actor_of, trusted_sources
+from shared.events import CloudEvent, Topic
 from shared.events.catalog import (
     ProjectCompleted,
     ProjectRegistered,
@@ -17,8 +26,10 @@ from shared.events.catalog import (
     ZoneAddUnit,
     ZoneAdoptSystems,
     ZoneClose,
+    ZoneCoverProject,
     ZoneEraseMember,
     ZoneEstablish,
+    ZoneReleaseProject,
     ZoneRemoveMember,
 )
 from shared.pipeline import HandlerContext, Handlers
@@ -26,6 +37,23 @@ from shared.pipeline import HandlerContext, Handlers
 from . import domain, store
 
 handlers = Handlers()
+handlers.aggregate(store.ZONES, store.PROJECTS)
+# How far a coverage follows a sequence of taken ids before it stops (a closed zone keeps
+# its id for good, so a project re-covered many times walks a little further each time).
+MAX_ZONE_N = 1000
+
+
+def _zone_key(event: CloudEvent, data: Any) -> str:
+    return str(data.zone_id)
+
+
+def _establish_key(event: CloudEvent, data: ZoneEstablish) -> str:
+    return data.zone_id or domain.establish_zone_id(event.id)
+
+
+def _command(event_type: str, key: Callable[[CloudEvent, Any], str] = _zone_key) -> Any:
+    """A zone command: handled on the zone's partition of the work topic."""
+    return handlers.on(event_type, key=key, topic=Topic.ZONE_WORK)
 
 
 def _announce(ctx: HandlerContext, event_type: str, zone: domain.Zone, **more: Any) -> None:
@@ -86,13 +114,36 @@ def _refuse(ctx: HandlerContext, zone_id: str, reasons: list[str], zone: domain.
     )
 
 
-async def _free_zone_id(ctx: HandlerContext, make_id: Callable[[int], str]) -> str:
-    """The first id of the sequence not yet taken (by this handler's staged writes too);
-    a closed zone keeps its id, so it is taken for good."""
+async def _free_zone_n(ctx: HandlerContext, make_id: Callable[[int], str]) -> int:
+    """The first number of the sequence whose id is not yet taken, as far as this partition
+    sees (the zone's own partition decides, see ``on_cover_project``); a closed zone keeps
+    its id, so it is taken for good."""
     n = 1
-    while await ctx.get(store.ZONES, make_id(n)) is not None:
+    while n < MAX_ZONE_N and await ctx.db[store.ZONES].find_one({"_id": make_id(n)}, {"_id": 1}) is not None:
         n += 1
-    return make_id(n)
+    return n
+
+
+def _zone_id_of(step: str, project: domain.Project, n: int) -> str:
+    if step == domain.CoverageStep.OWN_ZONE:
+        return domain.cobuild_zone_id(project["_id"], n)
+    return domain.alliance_zone_id(project["host_unit_id"], project["region"], n)
+
+
+def _cover(
+    ctx: HandlerContext, data: ProjectRegistered, project: domain.Project, step: str, n: int, zone_id: str
+) -> None:
+    ctx.emit(
+        "zone.cover-project",
+        {
+            "zone_id": zone_id,
+            "step": step,
+            "n": n,
+            "project": data.model_dump(mode="json"),
+            "host_unit_id": project["host_unit_id"],
+        },
+        key=zone_id,
+    )
 
 
 # --------------------------------------------------------------------------- ent.projects
@@ -125,22 +176,12 @@ async def on_project_registered(ctx: HandlerContext, data: ProjectRegistered) ->
         else []
     )
     plan = domain.plan_coverage(project, covering, alliances)
-    if plan.step == domain.CoverageStep.OWN_ZONE:
-        zone_id = await _free_zone_id(ctx, lambda n: domain.cobuild_zone_id(data.project_id, n))
-        zone = domain.cobuild_zone_for(project, zone_id, ctx.moment)
-        _announce(ctx, "zone.established", zone)
-    elif plan.step == domain.CoverageStep.JOIN_ALLIANCE and plan.alliance is not None:
-        zone = domain.join_alliance(plan.alliance, project)
-        _announce(ctx, "zone.updated", zone)
-    elif plan.step == domain.CoverageStep.FOUND_ALLIANCE:
-        zone_id = await _free_zone_id(
-            ctx, lambda n: domain.alliance_zone_id(project["host_unit_id"], data.region, n)
-        )
-        zone = domain.alliance_zone_for(project, zone_id, ctx.moment)
-        _announce(ctx, "zone.established", zone)
-    else:
-        return  # not key, already in a zone, or a kind of project no rule covers
-    _announce_gap(ctx, zone, [data.project_id])
+    if plan.step == domain.CoverageStep.JOIN_ALLIANCE and plan.alliance is not None:
+        _cover(ctx, data, project, plan.step, 1, plan.alliance["_id"])
+    elif plan.step in (domain.CoverageStep.OWN_ZONE, domain.CoverageStep.FOUND_ALLIANCE):
+        n = await _free_zone_n(ctx, lambda i: _zone_id_of(plan.step, project, i))
+        _cover(ctx, data, project, plan.step, n, _zone_id_of(plan.step, project, n))
+    # else: not key, already in a zone, or a kind of project no rule covers
 
 
 @handlers.on("project.completed")
@@ -149,8 +190,73 @@ async def on_project_completed(ctx: HandlerContext, data: ProjectCompleted) -> N
     if project is not None:
         ctx.put(store.PROJECTS, {**project, "completed": True, "completed_at": data.completed_at})
     for zone in await store.zones_covering(ctx.db, data.project_id):
-        event_type, changed = domain.without_project(zone, data.project_id, ctx.moment)
-        _announce(ctx, event_type, changed)
+        ctx.emit(
+            "zone.release-project", {"zone_id": zone["_id"], "project_id": data.project_id}, key=zone["_id"]
+        )
+
+
+# --------------------------------------------------------------------------- pbz.zone.work
+
+
+@handlers.on("zone.cover-project", key=_zone_key)
+async def on_cover_project(ctx: HandlerContext, data: ZoneCoverProject) -> None:
+    """Cover a project with the zone this follow-up is keyed by, or go on to the next id."""
+    project = _project_of(data)
+    if (await ctx.db[store.PROJECTS].find_one({"_id": project["_id"]}) or {}).get("completed"):
+        return  # completed meanwhile: no zone for it
+    zone = await ctx.get(store.ZONES, data.zone_id)
+    outcome = domain.cover_outcome(data.step, zone, project)
+    if outcome == domain.CoverOutcome.COVERED:
+        return
+    if outcome == domain.CoverOutcome.ESTABLISH:
+        if [z for z in await store.zones_covering(ctx.db, project["_id"]) if z["_id"] != data.zone_id]:
+            return  # another zone covered it meanwhile
+        if data.step == domain.CoverageStep.OWN_ZONE:
+            zone = domain.cobuild_zone_for(project, data.zone_id, ctx.moment)
+        else:
+            zone = domain.alliance_zone_for(project, data.zone_id, ctx.moment)
+        _announce(ctx, "zone.established", zone)
+    elif outcome == domain.CoverOutcome.JOIN and zone is not None:
+        zone = domain.join_alliance(zone, project)
+        _announce(ctx, "zone.updated", zone)
+    else:
+        # Taken (a closed alliance, another zone): the next id, on its own partition.
+        step = (
+            domain.CoverageStep.OWN_ZONE
+            if data.step == domain.CoverageStep.OWN_ZONE
+            else domain.CoverageStep.FOUND_ALLIANCE
+        )
+        n = data.n + 1
+        if n <= MAX_ZONE_N:
+            _cover(ctx, data.project, project, step, n, _zone_id_of(step, project, n))
+        return
+    _announce_gap(ctx, zone, [project["_id"]])
+
+
+def _project_of(data: ZoneCoverProject) -> domain.Project:
+    p = data.project
+    units = [u.model_dump() for u in p.units]
+    return {
+        "_id": p.project_id,
+        "name": p.name,
+        "category": p.category,
+        "scale": p.scale,
+        "key_project": p.key_project,
+        "region": p.region,
+        "planned_start": p.planned_start.isoformat(),
+        "planned_end": p.planned_end.isoformat(),
+        "units": units,
+        "host_unit_id": data.host_unit_id or domain.host_unit_id(units),
+    }
+
+
+@handlers.on("zone.release-project", key=_zone_key)
+async def on_release_project(ctx: HandlerContext, data: ZoneReleaseProject) -> None:
+    zone = await ctx.get(store.ZONES, data.zone_id)
+    if zone is None or data.project_id not in zone["project_ids"] or zone["status"] == "closed":
+        return
+    event_type, changed = domain.without_project(zone, data.project_id, ctx.moment)
+    _announce(ctx, event_type, changed)
 
 
 # --------------------------------------------------------------------------- pbz.zone.commands
@@ -174,7 +280,7 @@ def _decide(
     return True
 
 
-@handlers.on("zone.establish")
+@_command("zone.establish", _establish_key)
 async def on_establish(ctx: HandlerContext, data: ZoneEstablish) -> None:
     zone_id = data.zone_id or domain.establish_zone_id(ctx.event.id)
     existing = await ctx.get(store.ZONES, zone_id)
@@ -195,7 +301,7 @@ async def on_establish(ctx: HandlerContext, data: ZoneEstablish) -> None:
     _announce_gap(ctx, zone, zone["project_ids"])
 
 
-@handlers.on("zone.add-unit")
+@_command("zone.add-unit")
 async def on_add_unit(ctx: HandlerContext, data: ZoneAddUnit) -> None:
     zone = await ctx.get(store.ZONES, data.zone_id)
     unit = {"unit_id": data.unit_id, "name": data.name, "role": data.role}
@@ -205,7 +311,7 @@ async def on_add_unit(ctx: HandlerContext, data: ZoneAddUnit) -> None:
     _announce(ctx, "zone.updated", domain.with_unit(zone, unit))
 
 
-@handlers.on("zone.add-member")
+@_command("zone.add-member")
 async def on_add_member(ctx: HandlerContext, data: ZoneAddMember) -> None:
     zone = await ctx.get(store.ZONES, data.zone_id)
     member = {
@@ -223,7 +329,7 @@ async def on_add_member(ctx: HandlerContext, data: ZoneAddMember) -> None:
     _announce(ctx, "zone.member-joined", domain.with_member(zone, member))
 
 
-@handlers.on("zone.remove-member")
+@_command("zone.remove-member")
 async def on_remove_member(ctx: HandlerContext, data: ZoneRemoveMember) -> None:
     zone = await ctx.get(store.ZONES, data.zone_id)
     checks = domain.check_remove_member(zone, data.member_id)
@@ -232,7 +338,7 @@ async def on_remove_member(ctx: HandlerContext, data: ZoneRemoveMember) -> None:
     _announce(ctx, "zone.member-left", domain.without_member(zone, data.member_id))
 
 
-@handlers.on("zone.erase-member")
+@_command("zone.erase-member")
 async def on_erase_member(ctx: HandlerContext, data: ZoneEraseMember) -> None:
     """PIPL erasure: the roster entry loses its personal data here, and the snapshot that
     says so replaces every other service's copy."""
@@ -245,7 +351,7 @@ async def on_erase_member(ctx: HandlerContext, data: ZoneEraseMember) -> None:
     )
 
 
-@handlers.on("zone.adopt-systems")
+@_command("zone.adopt-systems")
 async def on_adopt_systems(ctx: HandlerContext, data: ZoneAdoptSystems) -> None:
     zone = await ctx.get(store.ZONES, data.zone_id)
     checks = domain.check_adopt_systems(zone, data.systems)
@@ -254,7 +360,7 @@ async def on_adopt_systems(ctx: HandlerContext, data: ZoneAdoptSystems) -> None:
     _announce(ctx, "zone.updated", domain.with_systems(zone, data.systems))
 
 
-@handlers.on("zone.close")
+@_command("zone.close")
 async def on_close(ctx: HandlerContext, data: ZoneClose) -> None:
     zone = await ctx.get(store.ZONES, data.zone_id)
     if not _decide(ctx, data.zone_id, zone, domain.check_close(zone)) or zone is None:

@@ -8,6 +8,7 @@ from .envelope import (
     UnreadableEvent,
     decode_envelope,
     derived_event_id,
+    identity,
     make_event,
     new_event_id,
 )
@@ -21,6 +22,7 @@ __all__ = [
     "UnreadableEvent",
     "decode_envelope",
     "derived_event_id",
+    "identity",
     "make_event",
     "new_event_id",
     "parse_data",

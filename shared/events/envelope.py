@@ -28,29 +28,40 @@ class UnreadableEvent(Exception):
         self.reason = reason
 
 
+# Envelope attributes are identities and keys (the idempotency key is source + id):
+# printable and bounded, so they can be stored and logged as they are.
+_ATTRIBUTE = r"^[^\x00-\x1f\x7f]+$"
+
+
 class CloudEvent(BaseModel):
     """CloudEvents 1.0 envelope. ``data`` stays a plain dict here; the catalogue types it."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
     specversion: str = Field(default=SPECVERSION, pattern=r"^1\.0$")
-    id: str = Field(min_length=1)
-    type: str = Field(min_length=1)
-    source: str = Field(min_length=1)
+    id: str = Field(min_length=1, max_length=256, pattern=_ATTRIBUTE)
+    type: str = Field(min_length=1, max_length=128, pattern=_ATTRIBUTE)
+    source: str = Field(min_length=1, max_length=512, pattern=_ATTRIBUTE)
     time: AwareDatetime
-    subject: str | None = None
+    subject: str | None = Field(default=None, max_length=512, pattern=_ATTRIBUTE)
     datacontenttype: str | None = "application/json"
-    correlationid: str | None = None
-    causationid: str | None = None
+    correlationid: str | None = Field(default=None, max_length=256, pattern=_ATTRIBUTE)
+    causationid: str | None = Field(default=None, max_length=256, pattern=_ATTRIBUTE)
     data: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def idempotency_key(self) -> str:
+        """The CloudEvents identity, (source, id), as one string: the idempotency key."""
+        return identity(self.source, self.id)
 
     def to_json(self) -> bytes:
         doc = self.model_dump(mode="json", exclude_none=True)
         try:
             return orjson.dumps(doc)
         except TypeError:
-            # orjson stops at 64-bit integers; a sender's extra field may hold a bigger one.
-            return json.dumps(doc, ensure_ascii=False).encode()
+            # orjson stops at 64-bit integers (a sender's extra field may hold a bigger one)
+            # and at lone surrogates; the standard library writes both (as \u escapes).
+            return json.dumps(doc).encode()
 
 
 def format_validation_error(err: ValidationError, prefix: str = "") -> str:
@@ -76,6 +87,11 @@ def decode_envelope(raw: bytes | None) -> CloudEvent:
         return CloudEvent.model_validate(obj)
     except ValidationError as e:
         raise UnreadableEvent("bad_envelope", format_validation_error(e)) from None
+
+
+def identity(source: str, event_id: str) -> str:
+    """``source`` and ``id`` joined unambiguously (JSON), e.g. ``["pbz/clock","t-1"]``."""
+    return orjson.dumps([source, event_id]).decode()
 
 
 def new_event_id() -> str:

@@ -7,7 +7,10 @@ an event, so any double emission shows too.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+
+from pymongo.errors import AutoReconnect
 
 from shared.events import Topic
 from shared.events.catalog import ProcedureInspected
@@ -17,6 +20,9 @@ from shared.service import ServiceDefinition
 handlers = Handlers()
 # Test seam: how many times the next inspection with this code fails transiently.
 transient_failures: dict[str, int] = {}
+# Test seam: the tick hook fails while this holds an error.
+tick_failure: list[Exception] = []
+ticks: list[tuple[datetime, datetime]] = []
 
 
 @handlers.on("quality.procedure-inspected")
@@ -24,6 +30,10 @@ async def on_inspected(ctx: HandlerContext, data: ProcedureInspected) -> None:
     if transient_failures.get(data.procedure_code, 0) > 0:
         transient_failures[data.procedure_code] -= 1
         raise TransientError("injected: store unreachable")
+    if data.procedure_code == "store-closes":
+        # What FerretDB does on a document it cannot store: it closes the connection, while
+        # it answers every other request (its ping too).
+        raise AutoReconnect("127.0.0.1:27017: connection closed")
     counter: dict[str, Any] = await ctx.get("counters", data.project_id) or {
         "_id": data.project_id,
         "n": 0,
@@ -33,6 +43,8 @@ async def on_inspected(ctx: HandlerContext, data: ProcedureInspected) -> None:
     ctx.put("counters", counter)
     if data.procedure_code == "boom":
         raise RuntimeError("a defect in the handler")
+    if data.procedure_code == "nan":
+        ctx.put("readings", {"_id": ctx.event.id, "lel_pct": float("nan")})
     ctx.emit(
         "assessment.command-rejected",
         {
@@ -44,12 +56,24 @@ async def on_inspected(ctx: HandlerContext, data: ProcedureInspected) -> None:
     )
 
 
+@handlers.on_tick
+async def on_tick(ctx: HandlerContext, previous: datetime, now: datetime) -> None:
+    if tick_failure:
+        raise tick_failure[0]
+    ticks.append((previous, now))
+    ctx.emit(
+        "assessment.command-rejected",
+        {"command_id": ctx.event.id, "command_type": "tick", "reasons": [f"tick_to_{now.isoformat()}"]},
+        key="clock",
+    )
+
+
 definition = ServiceDefinition(
     name="probe",
     title="probe",
     port=8099,
     description="pipeline probe",
-    consumes=[Topic.QUALITY],
+    consumes=[Topic.QUALITY, Topic.CLOCK],
     emits=[Topic.ASSESSMENT_EVENTS],
     handlers=handlers,
 )

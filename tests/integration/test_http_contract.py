@@ -60,7 +60,8 @@ def service_process(module: str, suffix: str) -> Iterator[str]:
         deadline = time.monotonic() + 60
         while True:
             try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                # The port opens before the group join; /readyz turns green once assigned.
+                if httpx.get(f"{base}/readyz", timeout=3).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass

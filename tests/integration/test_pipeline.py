@@ -49,7 +49,7 @@ async def test_event_in_effect_stored_event_out_with_correlation() -> None:
         assert answer.causationid == cause.id
         assert answer.data["reasons"] == ["probe_seen_1"]
         assert await counter(rt, project) == 1
-        record = await rt.db[PROCESSED].find_one({"_id": cause.id})
+        record = await rt.db[PROCESSED].find_one({"_id": cause.idempotency_key})
         assert record is not None and record["done"] is True
 
         # The record as it is on the wire reads cleanly with the official CloudEvents SDK.

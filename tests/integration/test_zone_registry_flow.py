@@ -7,7 +7,7 @@ from typing import Any
 
 from services.zone_registry.app import definition
 from shared.events import CloudEvent, Topic
-from tests.support import Bus, serving
+from tests.support import Bus, person, serving
 
 HOST = {"unit_id": "H1", "name": "采油一厂", "role": "host"}
 CON = {"unit_id": "C1", "name": "油建一公司", "role": "construction"}
@@ -125,6 +125,45 @@ async def test_a_zone_lacking_supervision_is_proposed_then_activated_by_adding_i
         stats = (await http.get("/stats")).json()
         assert stats["members"] == 1 and stats["floating_members"] == 1 and stats["units"] == 3
         assert (await http.get("/zones/ZC-unknown")).status_code == 404
+
+
+async def test_a_command_re_keyed_to_the_work_topic_keeps_its_actor_and_is_decided_once() -> None:
+    """Issue 12 re-keys a zone command to pbz.zone.work; issue 13's actor must travel with it
+    (the CloudEvents authcontext, byte for byte) and be checked once, where the zone decides."""
+    pid = f"PW-{uuid.uuid4().hex[:6]}"
+    async with Bus() as bus, serving(definition) as (rt, _):
+        out = await bus.watch(Topic.ZONE_EVENTS.value)
+        work = await bus.watch(Topic.ZONE_WORK.value)
+        await bus.publish("project.registered", registered(pid, "large", "epc", [HOST, CON, SUP]), key=pid)
+        events = await out.wait_for(lambda es: any(e.type == "zone.established" for e in es))
+        zone_id = next(e for e in events if e.type == "zone.established").data["zone"]["zone_id"]
+        member = {
+            "zone_id": zone_id,
+            "member_id": "MB-7",
+            "name": "王师傅",
+            "home_branch": "某党支部",
+            "employer_unit_id": "C1",
+            "employment": "staff",
+            "zone_role": "member",
+        }
+        # A stranger (not the secretary, not the party office) adds someone, keyed otherwise.
+        sent = await bus.publish("zone.add-member", member, key="not-the-zone", actor=person("MB-666"))
+        copies = await work.wait_for(lambda es: any(e.id == sent.id for e in es), what="the re-keyed command")
+        [copy] = [e for e in copies if e.id == sent.id]
+        assert (copy.source, copy.model_extra) == (sent.source, sent.model_extra)  # actor included
+        assert copy.model_extra and copy.model_extra["authid"] == "MB-666"
+        events = await out.wait_for(
+            lambda es: any(e.data.get("command_id") == sent.id for e in es), what="the refusal"
+        )
+        await out.quiet(0.5)
+        refusals = [e for e in out.events() if e.data.get("command_id") == sent.id]
+        assert [(e.type, e.data["reasons"]) for e in refusals] == [
+            ("zone.command-rejected", ["not_secretary"])
+        ]
+        history = await rt.db["zone_history"].find({"zone_id": zone_id}).to_list(None)
+        assert [(h["actor"]["id"], h["accepted"], h["reasons"]) for h in history] == [
+            ("MB-666", False, ["not_secretary"])
+        ]
 
 
 async def test_every_senseless_command_is_refused_with_a_reason() -> None:

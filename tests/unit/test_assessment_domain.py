@@ -58,6 +58,9 @@ def test_party_building_schedule_efficiency_and_benefit() -> None:
         fact("activity", attendees=6),
         fact("milestone", on_time=True),
         fact("milestone", on_time=False),
+        fact("drawing_review", permit_id="D1", within_sla=True, cycle_minutes=2880.0),
+        fact("drawing_review", permit_id="D2", within_sla=False, cycle_minutes=4320.0),
+        fact("drawing_sla_breach", permit_id="D2"),
         fact("permit_issued", permit_id="A", within_sla=True, cycle_minutes=90.0),
         fact("permit_issued", permit_id="B", within_sla=False, cycle_minutes=400.0),
         fact("sla_breach", permit_id="B"),
@@ -67,7 +70,15 @@ def test_party_building_schedule_efficiency_and_benefit() -> None:
     ]
     i = domain.indicators(facts)
     assert i["party_building"]["score"] == 80.0 and i["party_building"]["figures"]["attendance"] == 5
-    assert i["schedule"]["score"] == 50.0
+    assert i["schedule"]["score"] == 50.0  # 2 of 4: a milestone on time, a drawing review within SLA
+    assert i["schedule"]["figures"] == {
+        "milestones": 2,
+        "on_time": 1,
+        "drawing_reviews": 2,
+        "drawing_reviews_within_sla": 1,
+        "drawing_review_breaches": 1,
+        "median_drawing_review_days": 2.5,
+    }
     assert i["efficiency"]["score"] == pytest.approx(100 / 3, abs=0.01)
     assert i["efficiency"]["figures"] == {
         "permits_issued": 2,

@@ -24,26 +24,56 @@ def compose() -> dict[str, Any]:
     return doc
 
 
-def test_infrastructure_is_kafka_kraft_and_mongo_with_health_checks(compose: dict[str, Any]) -> None:
+BROKERS = ("kafka-1", "kafka-2", "kafka-3")
+
+
+def test_infrastructure_is_three_kraft_brokers_and_a_mongo_replica_set_with_health_checks(
+    compose: dict[str, Any],
+) -> None:
     svc = compose["services"]
-    kafka = svc["kafka"]
-    assert kafka["image"].startswith("apache/kafka:4")
-    assert kafka["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"
-    assert str(kafka["environment"]["KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS"]) == "0"
-    assert svc["mongo"]["image"].startswith("mongo:")
-    for name in ("kafka", "mongo"):
+    voters = set()
+    for n, name in enumerate(BROKERS, start=1):
+        kafka = svc[name]
+        env = kafka["environment"]
+        assert kafka["image"].startswith("apache/kafka:4")
+        assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
+        assert int(env["KAFKA_NODE_ID"]) == n
+        assert env["KAFKA_ADVERTISED_LISTENERS"] == f"PLAINTEXT://{name}:9092"
+        voters.add(env["KAFKA_CONTROLLER_QUORUM_VOTERS"])
+        assert env["CLUSTER_ID"]
+        assert str(env["KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS"]) == "0"
+        # Three replicas, two in sync for every acknowledged write, internal topics too.
+        assert int(env["KAFKA_DEFAULT_REPLICATION_FACTOR"]) == 3
+        assert int(env["KAFKA_MIN_INSYNC_REPLICAS"]) == 2
+        assert int(env["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"]) == 3
+        assert int(env["KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR"]) == 3
+        assert int(env["KAFKA_TRANSACTION_STATE_LOG_MIN_ISR"]) == 2
+        assert str(env["KAFKA_UNCLEAN_LEADER_ELECTION_ENABLE"]) == "false"
+    assert voters == {"1@kafka-1:9093,2@kafka-2:9093,3@kafka-3:9093"}  # one quorum of three
+    assert len({svc[b]["environment"]["CLUSTER_ID"] for b in BROKERS}) == 1
+    mongo = svc["mongo"]
+    assert mongo["image"].startswith("mongo:")
+    assert mongo["command"][:2] == ["--replSet", "rs0"]
+    check = " ".join(mongo["healthcheck"]["test"])
+    assert "rs.initiate" in check and "isWritablePrimary" in check  # healthy = a primary
+    for name in (*BROKERS, "mongo"):
         assert svc[name]["healthcheck"]["test"]
         assert svc[name]["restart"] == "unless-stopped"
         [volume] = svc[name]["volumes"]
         assert volume.split(":")[0] in compose["volumes"]  # named volumes
+    assert len({svc[b]["volumes"][0] for b in BROKERS}) == 3  # one volume each
 
 
 def test_topic_init_job_creates_the_catalogue_topics(compose: dict[str, Any]) -> None:
     topics = compose["services"]["topics"]
     assert topics["command"][:3] == ["python", "-m", "shared.admin"]
     assert "create-topics" in topics["command"]
-    assert topics["depends_on"]["kafka"]["condition"] == "service_healthy"
+    for broker in BROKERS:
+        assert topics["depends_on"][broker]["condition"] == "service_healthy"
     assert topics["restart"] == "no"
+    # Replication is a setting: the job creates three replicas, two in sync.
+    assert int(topics["environment"]["PBZ_TOPIC_REPLICATION"]) == 3
+    assert int(topics["environment"]["PBZ_TOPIC_MIN_INSYNC_REPLICAS"]) == 2
 
 
 @pytest.mark.parametrize("name", sorted(SERVICES))
@@ -55,11 +85,14 @@ def test_each_service_is_built_configured_checked_and_ordered(compose: dict[str,
     assert svc["command"] == ["python", "-m", module]
     assert (ROOT / module.replace(".", "/") / "__main__.py").exists(), f"{module} has no __main__"
     env = svc["environment"]
-    assert env["PBZ_KAFKA_BOOTSTRAP"] == "kafka:9092"
+    assert env["PBZ_KAFKA_BOOTSTRAP"].split(",") == [f"{b}:9092" for b in BROKERS]
     assert env["PBZ_MONGO_URL"].startswith("mongodb://mongo:27017")
+    assert "replicaSet=rs0" in env["PBZ_MONGO_URL"]
+    assert env["PBZ_GROUP_INSTANCE_ID"] == "hostname"  # static membership per container
     assert f"{port}/readyz" in " ".join(svc["healthcheck"]["test"])
     deps = svc["depends_on"]
-    assert deps["kafka"]["condition"] == "service_healthy"
+    for broker in BROKERS:
+        assert deps[broker]["condition"] == "service_healthy"
     assert deps["mongo"]["condition"] == "service_healthy"
     assert deps["topics"]["condition"] == "service_completed_successfully"
     assert svc["restart"] == "unless-stopped"
@@ -72,6 +105,14 @@ def test_permit_fasttrack_can_scale_out(compose: dict[str, Any]) -> None:
     host, container = ports.split(":")
     lo, hi = (int(p) for p in host.split("-"))
     assert hi - lo + 1 >= 3 and container == "8003"
+
+
+def test_services_write_to_mongo_with_majority_journaled_writes() -> None:
+    from shared.mongo import make_client
+
+    client = make_client("mongodb://mongo:27017/?replicaSet=rs0")
+    concern = client.write_concern.document
+    assert concern["w"] == "majority" and concern["j"] is True
 
 
 def test_dockerfile_installs_the_project() -> None:
@@ -128,7 +169,10 @@ def test_the_scram_profile_gives_every_service_its_own_principal() -> None:
 
     doc = yaml.safe_load((ROOT / "docker-compose.scram.yml").read_text())
     svc = doc["services"]
-    assert svc["kafka"]["entrypoint"][-1] == "/pbz/compose/kafka-scram.sh"
+    for broker in BROKERS:  # every broker of the cluster runs the profile
+        assert svc[broker]["entrypoint"][-1] == "/pbz/compose/kafka-scram.sh"
+        assert f"{broker}:9092" in svc[broker]["healthcheck"]["test"][-1]
+    assert "kafka" not in svc  # no broker the base file does not define
     assert (ROOT / "deploy/compose/kafka-scram.sh").exists()
     for name in SERVICES:
         env = svc[name]["environment"]
@@ -139,3 +183,25 @@ def test_the_scram_profile_gives_every_service_its_own_principal() -> None:
     assert text == "\n".join(g.line() for g in grants()) + "\n", (
         "run: python -m services.kafka_acls > deploy/compose/kafka-acls.txt"
     )
+
+
+def test_the_acls_let_each_service_read_and_write_its_own_work_topic_and_the_clock() -> None:
+    """A service re-keys commands and emits follow-ups to its own work topic and consumes it
+    (issue 12's concurrency contract); with the wall clock each instance publishes the ticks.
+    No publisher and no other service may write a service's work topic."""
+    from services.kafka_acls import grants
+    from shared.events import Topic
+
+    work = {
+        "zone-registry": Topic.ZONE_WORK.value,
+        "activity-log": Topic.ACTIVITY_WORK.value,
+        "permit-fasttrack": Topic.PERMIT_WORK.value,
+        "assessment": Topic.ASSESSMENT_WORK.value,
+    }
+    by = {(g.role, g.principal): set(g.topics) for g in grants()}
+    for service, topic in work.items():
+        assert topic in by[("consumer", service)] and topic in by[("producer", service)]
+        others = [p for (role, p), topics in by.items() if role == "producer" and p != service]
+        assert not [p for p in others if topic in by[("producer", p)]], f"only {service} writes {topic}"
+    for service in SERVICES:
+        assert Topic.CLOCK.value in by[("producer", service)]

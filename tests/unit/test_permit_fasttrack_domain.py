@@ -1,129 +1,92 @@
-"""Permit rules without I/O: routing, preconditions, gas window and limits, SIMOPS, validity, SLA, suspension."""
+"""SPEC §3.3's rules on the new permit aggregate: routing, preconditions, the gas window and
+limits, SIMOPS edges, validity caps, SLA deadlines — what the seed's tests checked, kept."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 import pytest
 
-from services.permit_fasttrack import domain
-
-TZ = ZoneInfo("Asia/Shanghai")
-R = domain.Rules()
-
-
-def at(hh: int, mm: int = 0) -> datetime:
-    return datetime(2026, 4, 7, hh, mm, tzinfo=TZ)
-
-
-ZONE = {
-    "zone_id": "Z",
-    "status": "active",
-    "systems": ["contractor_safety", "subcontractor_safety"],
-    "members": [{"member_id": "M1", "zone_role": "host_rep"}],
-}
+from services.permit_fasttrack.domain import Permit, Placed, required_roles
+from tests.unit.permit_fixtures import (
+    TZ,
+    R,
+    act,
+    at,
+    facts,
+    people,
+    plan,
+    prepared,
+    reading,
+    requested,
+    signed,
+)
 
 
-def permit(
-    risks: list[str],
-    start: datetime = at(9),
-    end: datetime = at(17),
-    pid: str = "WP-1",
-    area: str = "A",
-    kind: str = "work_permit",
-) -> dict:
-    return {
-        "_id": pid,
-        "kind": kind,
-        "project_id": "P",
-        "area": area,
-        "risk_types": risks,
-        "planned_start": start,
-        "planned_end": end,
-        "status": "approved",
-        "signatures": [],
-        "required_roles": domain.required_roles(kind, risks),
-        "signatures_requested": True,
-    }
+def ready(risks: list[str], start_h: int = 9, end_h: int = 17, **extra: object) -> Permit:
+    p = prepared(signed(requested(risks, start=at(start_h), end=at(end_h), **extra)))
+    p.drain()
+    return p
 
 
-def gas(when: datetime, **readings: float) -> dict:
-    return {
-        "test_id": "G",
-        "tested_at": when,
-        "o2_pct": 20.9,
-        "lel_pct": 0.0,
-        "h2s_mg_m3": 0.0,
-        "co_mg_m3": None,
-        **readings,
-    }
-
-
-def unmet(p: dict, check: datetime, **facts: object) -> list[str]:
-    f = domain.Facts(zone=ZONE, morning_checkin=True)
-    for k, v in facts.items():
-        setattr(f, k, v)
-    return domain.unmet_preconditions(p, f, check, R)[0]
+def unmet(p: Permit, check_h: int, check_m: int = 0, **kw: object) -> list[str]:
+    return p.unmet(facts(**kw), at(check_h, check_m), R)[0]  # type: ignore[arg-type]
 
 
 def test_role_routing_with_the_high_risk_extra_approver() -> None:
-    assert domain.required_roles("work_permit", ["work_at_height"]) == [
+    assert required_roles("work_permit", "general") == [
         "host_rep",
         "construction_lead",
         "supervision_engineer",
     ]
-    for risk in ("hot_work", "confined_space", "lifting", "blind_plate"):
-        assert domain.required_roles("work_permit", [risk])[-1] == "management_safety"
-    assert domain.required_roles("drawing_review", []) == [
-        "host_rep",
-        "supervision_engineer",
-        "management_safety",
-    ]
+    for cls in ("hot_work", "confined_space", "lifting", "blind_plate"):
+        assert "management_safety" in required_roles(
+            "work_permit", cls, "third" if cls == "lifting" else None
+        )
+    assert required_roles("drawing_review") == ["host_rep", "supervision_engineer", "management_safety"]
 
 
-def test_each_precondition() -> None:
-    hot = permit(["hot_work"])
-    assert unmet(hot, at(8, 50), latest_gas_test=gas(at(8, 45))) == []
-    assert unmet(hot, at(8, 50), zone=None, latest_gas_test=gas(at(8, 45))) == ["no_active_zone"]
-    assert unmet(hot, at(8, 50), zone={**ZONE, "status": "proposed"}, latest_gas_test=gas(at(8, 45))) == [
-        "no_active_zone"
-    ]
-    assert unmet(hot, at(8, 50), zone={**ZONE, "systems": []}, latest_gas_test=gas(at(8, 45))) == [
-        "contractor_safety_not_adopted"
-    ]
-    sub = unmet(
-        hot,
-        at(8, 50),
-        zone={**ZONE, "systems": ["contractor_safety"]},
-        contractor_is_subcontractor=True,
-        latest_gas_test=gas(at(8, 45)),
-    )
+def test_each_spec_precondition() -> None:
+    hot = ready(["hot_work"])
+    hot.gas_test(reading(at(8, 45)), at(8, 45), R)
+    assert unmet(hot, 8, 50) == []
+    from tests.unit.permit_fixtures import zone
+
+    assert unmet(hot, 8, 50, z=zone(status="proposed")) == ["no_active_zone"]
+    assert unmet(hot, 8, 50, z=zone(systems=[])) == ["contractor_safety_not_adopted"]
+    sub = hot.unmet(
+        facts(z=zone(systems=["contractor_safety"]), contractor_is_subcontractor=True), at(8, 50), R
+    )[0]
     assert sub == ["subcontractor_safety_not_adopted"]
-    assert unmet(hot, at(8, 50), morning_checkin=False, latest_gas_test=gas(at(8, 45))) == [
-        "no_morning_checkin"
-    ]
-    assert unmet(permit([]), at(8, 50), morning_checkin=False) == []  # no risk types, no check-in needed
-    assert unmet(hot, at(8, 50)) == ["gas_test_missing"]
-    assert unmet(permit(["lifting"]), at(8, 50)) == []  # no gas test for lifting
+    assert unmet(hot, 8, 50, checkin=False) == ["no_morning_checkin"]
+    general = signed(requested([]))
+    assert general.unmet(facts(checkin=False), at(8, 50), R)[0] == []  # no risk types: no check-in needed
+    lifting = ready(["lifting"], load_t=20)
+    assert unmet(lifting, 8, 50) == []  # no gas test for lifting
 
 
-def test_gas_test_window_edge_is_thirty_minutes() -> None:
-    hot = permit(["confined_space"])
-    assert unmet(hot, at(9, 15), latest_gas_test=gas(at(8, 45))) == []
-    assert unmet(
-        hot,
-        at(
-            9,
-            15,
-        ),
-        latest_gas_test=gas(at(8, 44)),
-    ) == ["gas_test_missing"]
-    assert unmet(hot, at(8, 40), latest_gas_test=gas(at(8, 45))) == ["gas_test_missing"]  # not yet taken
+def test_the_gas_sample_counts_thirty_minutes_before_the_work_starts_not_the_check() -> None:
+    p = ready(["confined_space"])
+    p.gas_test(reading(at(8, 30)), at(8, 30), R)
+    assert unmet(p, 8, 40) == []  # work starts 09:00: the 08:30 sample is 30 min before
+    q = ready(["confined_space"])
+    q.gas_test(reading(at(8, 29)), at(8, 29), R)
+    assert unmet(q, 8, 40) == ["gas_test_missing"]
+    # The seed's bug: a 06:20 test issued hot work for 14:00–18:00.
+    late = ready(["hot_work"], start_h=14, end_h=18)
+    late.gas_test(reading(at(6, 20)), at(6, 20), R)
+    assert unmet(late, 6, 25) == ["gas_test_missing"]
+    # Issued after the planned start, the work starts at the issue: the sample counts from there.
+    after = ready(["hot_work"])
+    after.gas_test(reading(at(9, 50)), at(9, 50), R)
+    assert unmet(after, 10, 15) == [] and unmet(after, 10, 21) == ["gas_test_missing"]
+    future = ready(["hot_work"])
+    future.gas_test(reading(at(8, 45)), at(8, 45), R)
+    assert unmet(future, 8, 40) == ["gas_test_missing"]  # not taken yet at the check
 
 
 @pytest.mark.parametrize(
-    ("readings", "reading"),
+    ("readings", "reading_name"),
     [
         ({"o2_pct": 19.4}, "o2_pct"),
         ({"o2_pct": 23.6}, "o2_pct"),
@@ -132,90 +95,72 @@ def test_gas_test_window_edge_is_thirty_minutes() -> None:
         ({"co_mg_m3": 30.5}, "co_mg_m3"),
     ],
 )
-def test_gas_limits_name_the_reading(readings: dict, reading: str) -> None:
-    p = permit(["hot_work"])
-    f = domain.Facts(zone=ZONE, morning_checkin=True, latest_gas_test=gas(at(8, 45), **readings))
-    reasons, details = domain.unmet_preconditions(p, f, at(8, 50), R)
+def test_gas_limits_name_the_reading(readings: dict[str, float], reading_name: str) -> None:
+    p = ready(["hot_work"])
+    p.gas_test(reading(at(8, 45), **readings), at(8, 45), R)
+    reasons, details = p.unmet(facts(), at(8, 50), R)
     assert reasons == ["gas_test_failed"]
-    assert details[0]["reading"] == reading and "limit" in details[0]
+    assert details[0]["reading"] == reading_name and "limit" in details[0] and "clause" in details[0]
 
 
 def test_gas_within_limits_at_the_edges() -> None:
-    ok = gas(at(8, 45), o2_pct=19.5, lel_pct=9.9, h2s_mg_m3=10.0, co_mg_m3=30.0)
-    assert unmet(permit(["hot_work"]), at(8, 50), latest_gas_test=ok) == []
+    p = ready(["hot_work"])
+    p.gas_test(reading(at(8, 45), o2_pct=19.5, lel_pct=9.9, h2s_mg_m3=10.0, co_mg_m3=30.0), at(8, 45), R)
+    assert unmet(p, 8, 50) == []
 
 
-def issued(pid: str, risks: list[str], start: datetime, end: datetime) -> dict:
-    return {**permit(risks, start, end, pid=pid), "status": "issued", "valid_from": start, "valid_until": end}
+def placed(pid: str, cls: str, start_h: int, end_h: int, area: str = "A", **kw: object) -> Placed:
+    return Placed(
+        permit_id=pid,
+        work_id=pid,
+        work_class=cls,
+        area=area,
+        x_m=None,
+        y_m=None,
+        pipeline_id=None,
+        side_activities=(),
+        valid_from=at(start_h),
+        valid_until=at(end_h),
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 def test_simops_overlap_edges() -> None:
-    mine = permit(["hot_work"], at(12), at(16))
-    gas_ok = gas(at(11, 50))
-    assert unmet(
-        mine,
-        at(11, 55),
-        latest_gas_test=gas_ok,
-        live_permits_in_area=[issued("WP-2", ["lifting"], at(9), at(12, 30))],
-    ) == ["simops_conflict"]
-    assert (
-        unmet(
-            mine,
-            at(11, 55),
-            latest_gas_test=gas_ok,
-            live_permits_in_area=[issued("WP-2", ["lifting"], at(9), at(12))],
-        )
-        == []
-    )  # touching ends
-    assert (
-        unmet(
-            permit(["lifting"], at(12), at(16)),
-            at(11),
-            live_permits_in_area=[issued("WP-2", ["work_at_height"], at(9), at(13))],
-        )
-        == []
-    )
-    assert unmet(
-        permit(["lifting"], at(12), at(16)),
-        at(11),
-        live_permits_in_area=[issued("WP-2", ["hot_work"], at(9), at(13))],
-    ) == ["simops_conflict"]
-    suspended = {**issued("WP-2", ["hot_work"], at(9), at(13)), "status": "suspended"}
-    assert unmet(permit(["lifting"], at(12), at(16)), at(11), live_permits_in_area=[suspended]) == []
+    mine = ready(["hot_work"], start_h=12, end_h=16)
+    mine.gas_test(reading(at(11, 50)), at(11, 50), R)
+    assert unmet(mine, 11, 55, live=[placed("WP-2", "lifting", 9, 13)]) == ["simops_conflict"]
+    assert unmet(mine, 11, 55, live=[placed("WP-2", "lifting", 9, 12)]) == []  # touching ends
+    assert unmet(mine, 11, 55, live=[placed("WP-2", "lifting", 9, 13, area="B")]) == []
+    lifting = ready(["lifting"], start_h=12, end_h=16, load_t=20)
+    assert unmet(lifting, 11, live=[placed("WP-2", "work_at_height", 9, 13)]) == []
+    assert unmet(lifting, 11, live=[placed("WP-2", "hot_work", 9, 13)]) == ["simops_conflict"]
 
 
-def test_validity_is_capped_by_kind() -> None:
-    assert domain.window(permit(["hot_work"], at(9), at(23)), at(8), R) == (at(9), at(17))
-    assert domain.window(permit(["confined_space"], at(9), at(23)), at(10), R) == (at(10), at(18))
-    long = permit(["lifting"], at(9), at(9) + timedelta(days=3))
-    assert domain.window(long, at(8), R) == (at(9), at(9) + timedelta(hours=24))
-    assert domain.window(permit(["lifting"], at(9), at(12)), at(8), R) == (at(9), at(12))
-    assert domain.window(permit([], kind="drawing_review"), at(8), R) == (at(8), at(8) + timedelta(days=30))
+def test_validity_is_capped_by_class_and_grade() -> None:
+    # 09:00–23:00 touches the night: managed as 一级, 8 h
+    assert requested(["hot_work"], end=at(23)).window(at(8), R) == (at(9), at(17))
+    assert requested(["confined_space"], end=at(9, days=2)).window(at(10), R) == (at(10), at(10, days=1))
+    long = requested(["lifting"], end=at(9, days=3), load_t=20)
+    assert long.window(at(8), R) == (at(9), at(9, days=1))
+    assert requested(["lifting"], end=at(12), load_t=20).window(at(8), R) == (at(9), at(12))
+    d = Permit.for_drawing("D", "P", "图", "C1", at(8), R)
+    assert d.window(at(8), R) == (at(8), at(8) + timedelta(days=30))
 
 
-def test_sla_deadline() -> None:
-    assert domain.sla_deadline("work_permit", at(7), R) == at(11)
-    assert domain.sla_deadline("drawing_review", at(7), R) == at(7) + timedelta(days=2)
+def test_sla_deadlines() -> None:
+    assert requested().sla_deadline == at(11)
+    assert Permit.for_drawing("D", "P", "图", "C1", at(7), R).sla_deadline == at(7) + timedelta(days=2)
 
 
-def test_suspension_scope_by_severity() -> None:
-    here = issued("WP-1", ["hot_work"], at(9), at(17))
-    there = {**issued("WP-2", ["hot_work"], at(9), at(17)), "area": "B"}
-    minor = {"project_id": "P", "area": "A", "severity": "minor"}
-    assert domain.suspends(here, minor) and not domain.suspends(there, minor)
-    for severity in ("major", "fatal"):
-        assert domain.suspends(there, {**minor, "severity": severity})
-    assert not domain.suspends({**here, "status": "blocked"}, minor)
-    assert not domain.suspends(here, {**minor, "project_id": "Q"})
-
-
-def test_signature_refusals() -> None:
-    p = {**permit(["hot_work"]), "status": "pending_signatures"}
-    assert domain.sign_refusals(p, ZONE, "M1", "host_rep") == []
-    assert domain.sign_refusals(None, ZONE, "M1", "host_rep") == ["unknown_permit"]
-    assert domain.sign_refusals(p, ZONE, "M9", "host_rep") == ["signer_lacks_role"]
-    assert domain.sign_refusals(p, ZONE, "M1", "secretary") == ["role_not_required", "signer_lacks_role"]
-    signed = {**p, "signatures": [{"role": "host_rep", "decision": "approve"}]}
-    assert domain.sign_refusals(signed, ZONE, "M1", "host_rep") == ["role_already_signed"]
-    assert domain.sign_refusals({**p, "status": "closed"}, ZONE, "M1", "host_rep") == ["permit_finished"]
-    assert domain.waiting_on(signed) == ["construction_lead", "supervision_engineer", "management_safety"]
+def test_signature_refusals_of_the_seed() -> None:
+    p = requested()
+    assert p.sign_refusals(act("M-H"), "host_rep", "approve", "A", people()) == []
+    assert p.sign_refusals(act("M-X"), "host_rep", "approve", "A", people()) == ["signer_lacks_role"]
+    assert p.sign_refusals(act("M-H"), "secretary", "approve", None, people()) == [
+        "role_not_required",
+        "signer_lacks_role",
+    ]
+    p.sign(act("M-H"), "host_rep", "approve", None, at(7, 30), "A", people())
+    assert p.sign_refusals(act("M-H"), "host_rep", "approve", "A", people()) == ["role_already_signed"]
+    assert p.waiting_on() == ["construction_lead", "supervision_engineer", "management_safety"]
+    assert plan(["hot_work"]).planned_start.tzinfo == TZ

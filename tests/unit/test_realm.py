@@ -24,6 +24,14 @@ def test_every_person_of_the_demo_worlds_signs_in_as_their_member_id() -> None:
                 user = users[p.member_id]
                 assert user["username"] == p.member_id.lower() and user["realmRoles"] == ["zone_member"]
     assert users["PO0001"]["realmRoles"] == ["party_office"] and users["HS0001"]["realmRoles"] == ["hse"]
+    # The approvers of the authorization register sign on site too (permits of GB 30871-2022).
+    for world in (
+        build_world(),
+        build_world(seed=11, zones=6, host_units=4, units=20, start=date(2026, 4, 24)),
+    ):
+        for a in world.register:
+            assert users[a.member_id]["username"] == a.member_id.lower()
+            assert users[a.member_id]["realmRoles"] == ["zone_member"]
 
 
 def test_no_personal_data_goes_into_the_provider() -> None:

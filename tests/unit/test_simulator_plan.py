@@ -86,8 +86,9 @@ def test_sequential_sign_off_counts_working_days_mon_to_sat() -> None:
     assert _working_days_span(date(2026, 4, 4), 3) == 4.0
     plan = build_plan(build_world(zones=6, host_units=4, units=20), date(2026, 4, 24), 7, 11)
     days = sequential_days(plan)
-    assert len(days) == len(plan.truth.works) + len(plan.truth.drawings)
-    assert min(days) >= 3
+    # one per permit (a special work each, GB 30871-2022 §4.6); drawing reviews are counted apart
+    assert len(days) == sum(len(w.classes) for w in plan.truth.works.values())
+    assert min(days) >= 4  # three SPEC roles and the approver of Table B.1, at least
 
 
 def test_the_played_days_must_end_with_the_month_they_close() -> None:
@@ -100,3 +101,16 @@ def test_the_played_days_must_end_with_the_month_they_close() -> None:
     assert (
         build_plan(build_world(zones=6, host_units=4, units=20), date(2026, 2, 1), 28, 11).period == "2026-02"
     )
+
+
+def test_the_month_plays_the_permits_whole_life() -> None:
+    """Grades, re-plans, a cancellation, interruptions, extensions, handovers, completion refusals,
+    monitoring, conflicts by rule and drawing review rounds are all in the full month's plan."""
+    t = build_plan(build_world(), date(2026, 4, 1), 30, 7).truth
+    grades = Counter(str(g) for g in t.grades.values())
+    assert {"second", "first", "special", "I", "II", "III", "IV", "third"} <= set(grades)
+    assert set(t.suspended_permits.values()) == {"incident", "gas_monitoring_lapsed", "handover_missing"}
+    assert len(t.revised) >= 3 and t.cancelled and t.extended and t.extension_refused and t.handovers
+    assert t.completion_refused and True in t.interrupted.values() and False in t.interrupted.values()
+    assert set(t.conflicts.values()) == {"same_area_hot_work", "hot_work_near_blind_plate"}
+    assert set(t.drawing_rounds.values()) == {1, 2, 3}

@@ -106,6 +106,25 @@ def test_plan_coverage_joins_the_active_alliance_first_else_founds_one() -> None
 # --------------------------------------------------------------------------- status and gaps
 
 
+def test_the_target_zone_decides_a_coverage_on_its_own_partition() -> None:
+    small = project("P2", "small", "renovation", [HOST, CON])
+    alliance = domain.alliance_zone_for(project("P1", "small", "renovation", [HOST, CON]), "ZR-H1-x-1", AT)
+    out = domain.CoverOutcome
+    # A free id is established; a zone already listing the project is left alone.
+    assert domain.cover_outcome(CoverageStep.FOUND_ALLIANCE, None, small) == out.ESTABLISH
+    assert domain.cover_outcome(CoverageStep.OWN_ZONE, None, small) == out.ESTABLISH
+    joined = domain.join_alliance(alliance, small)
+    assert domain.cover_outcome(CoverageStep.JOIN_ALLIANCE, joined, small) == out.COVERED
+    # Two foundings raced to the same id: the second one joins what the first founded.
+    assert domain.cover_outcome(CoverageStep.FOUND_ALLIANCE, alliance, small) == out.JOIN
+    assert domain.cover_outcome(CoverageStep.JOIN_ALLIANCE, alliance, small) == out.JOIN
+    # Closed meanwhile, another host's or region's, or a cobuild id taken: the next id.
+    assert domain.cover_outcome(CoverageStep.JOIN_ALLIANCE, domain.closed(alliance, LATER), small) == out.NEXT
+    elsewhere = project("P3", "small", "renovation", [HOST, CON], region="南区")
+    assert domain.cover_outcome(CoverageStep.JOIN_ALLIANCE, alliance, elsewhere) == out.NEXT
+    assert domain.cover_outcome(CoverageStep.OWN_ZONE, cobuild([HOST, CON, SUP]), small) == out.NEXT
+
+
 def test_cobuild_needs_host_construction_and_supervision() -> None:
     zone = cobuild([HOST, CON, SUP, MGT])
     assert zone["_id"] == "ZC-P1" and zone["status"] == "active" and zone["mode"] == "project_cobuild"
