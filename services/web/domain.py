@@ -11,6 +11,7 @@ import statistics
 from collections import Counter
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -246,8 +247,14 @@ def drawing_days(drawings: Iterable[dict[str, Any]]) -> DrawingDays:
     return DrawingDays(bins=_bin_labels(DRAWING_BINS_D), counts=counts, median_days=_median(days, 2))
 
 
+def half_up(value: float | int, digits: int = 0) -> Decimal:
+    """A figure rounded as people round it (98.65 → 98.7; Babel alone rounds half to even), from
+    its shortest decimal form (the one the services' JSON carries)."""
+    return Decimal(str(value)).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+
+
 def _median(values: list[float], digits: int = 1) -> float | None:
-    return round(statistics.median(values), digits) if values else None
+    return float(half_up(statistics.median(values), digits)) if values else None
 
 
 def _time(value: Any) -> datetime | None:
@@ -340,40 +347,6 @@ def sla_state(minutes_left: float | None) -> str:
     return "due" if minutes_left <= 60 else "ok"
 
 
-def inbox_from_permits(
-    permits: Iterable[dict[str, Any]], rosters: dict[str, dict[str, Any]], member_id: str, now: datetime
-) -> dict[str, Any]:
-    """A signer's inbox made from the permits waiting for signatures and the rosters of their
-    zones, for a permit service that has no inbox route of its own (before issue 15): each
-    role the permit still waits on that this person holds in the permit's zone."""
-    items = []
-    for p in permits:
-        zone = rosters.get(p.get("zone_id") or "")
-        if zone is None or p["status"] != "pending_signatures":
-            continue
-        held = {m["zone_role"] for m in zone.get("members", []) if m["member_id"] == member_id}
-        deadline = _time(p.get("sla_deadline"))
-        for role in sorted(held & set(p.get("waiting_on_roles", []))):
-            items.append(
-                {
-                    **{
-                        k: p.get(k)
-                        for k in ("permit_id", "kind", "work_class", "grade", "title", "project_id")
-                    },
-                    **{k: p.get(k) for k in ("zone_id", "area", "status")},
-                    "role": role,
-                    "what": "signature",
-                    "since": p["requested_at"],
-                    "deadline": p.get("sla_deadline"),
-                    "sla_left_minutes": None
-                    if deadline is None
-                    else round((deadline - now).total_seconds() / 60, 1),
-                }
-            )
-    items.sort(key=lambda i: (str(i["deadline"] or "~"), i["permit_id"]))
-    return {"items": items, "total": len(items)}
-
-
 def my_roles(permit: dict[str, Any], member_id: str, inbox: Iterable[dict[str, Any]]) -> list[str]:
     """The roles this person is asked to sign this permit in (from their inbox)."""
     return sorted(
@@ -392,3 +365,97 @@ def latest_block_details(permit: dict[str, Any]) -> list[dict[str, Any]]:
             details: list[dict[str, Any]] = h.get("detail", {}).get("details", [])
             return details
     return []
+
+
+# --------------------------------------------------------------------------- the permit's preconditions
+
+# GB 30871-2022's special works: a guardian, the briefing and the ticket check before the work.
+SPECIAL = {
+    "hot_work",
+    "confined_space",
+    "blind_plate",
+    "work_at_height",
+    "lifting",
+    "temporary_power",
+    "excavation",
+    "road_closure",
+}
+GASSED = {"hot_work", "confined_space"}  # a gas test before the work (§5.2, §6.4)
+# Once the last approval is in, the permit service checks every precondition: these statuses
+# mean it did (a blocked permit says which failed; the others passed when it was issued).
+CHECKED = {"blocked", "issued", "interrupted", "suspended", "completing", "closed", "expired"}
+
+
+class Precondition(BaseModel):
+    """One precondition of issue as the signer's card shows it."""
+
+    code: str = Field(description="The block reason it prevents (BlockReason)")
+    state: str = Field(description="met | unmet | pending (not checked yet)")
+    details: list[dict[str, Any]] = Field(default_factory=list, description="Why, from the service")
+
+
+def preconditions(permit: dict[str, Any]) -> list[Precondition]:
+    """Each precondition of issue, met or not and why: what the permit service found at its
+    last check where it checked (a blocked permit's reasons and details), else what the record
+    already shows (the guardian on site, the briefing, the ticket check, the isolations, the
+    gas readings), else not checked yet."""
+    cls = permit.get("work_class") or "general"
+    codes = ["no_active_zone", "contractor_safety_not_adopted"]
+    if "subcontractor_safety_not_adopted" in permit.get("blocked_reasons", []):
+        codes.append("subcontractor_safety_not_adopted")
+    if permit.get("kind") == "work_permit" and cls in SPECIAL:
+        codes += ["no_morning_checkin", "guardian_not_on_site", "briefing_missing", "ticket_not_checked"]
+        if permit.get("isolations"):
+            codes.append("isolation_not_applied")
+        if cls in GASSED or permit.get("gas_readings"):
+            codes.append("gas_test_failed")
+        codes.append("simops_conflict")
+    reasons = set(permit.get("blocked_reasons", []))
+    details = latest_block_details(permit)
+    checked = permit.get("status") in CHECKED or permit.get("issued_at") is not None
+    out = []
+    for code in codes:
+        group = GROUPS.get(code, {code})
+        mine = [d for d in details if d.get("reason") in group]
+        unmet = sorted(group & reasons)
+        if unmet:
+            out.append(Precondition(code=unmet[0], state="unmet", details=mine))
+        elif checked:
+            out.append(Precondition(code=code, state="met"))
+        else:
+            out.append(Precondition(code=code, state=_seen(permit, code)))
+    return out
+
+
+# Reasons that are one precondition seen from two sides (missing or failed).
+GROUPS = {
+    "guardian_not_on_site": {"guardian_missing", "guardian_not_on_site"},
+    "isolation_not_applied": {"isolation_not_applied", "isolation_inadequate"},
+    "gas_test_failed": {"gas_test_missing", "gas_test_failed"},
+}
+
+
+def _seen(permit: dict[str, Any], code: str) -> str:
+    """Before the service's check: what the record shows already (``pending`` where it cannot)."""
+    if code == "guardian_not_on_site":
+        return "met" if permit.get("guardian_on_site") else "unmet"
+    if code == "briefing_missing":
+        return "met" if permit.get("briefing") else "unmet"
+    if code == "ticket_not_checked":
+        return "met" if permit.get("ticket_check") else "unmet"
+    if code == "isolation_not_applied":
+        isolations = permit.get("isolations", [])
+        ok = all(
+            i.get("applied") and not i.get("removed") and i.get("kind") not in INADEQUATE for i in isolations
+        )
+        return "met" if ok else "unmet"
+    if code == "gas_test_failed":
+        readings = permit.get("gas_readings", [])
+        if not readings:
+            return "unmet"
+        latest = max(readings, key=lambda r: str(r.get("tested_at")))
+        return "unmet" if latest.get("passed") is False else "pending"
+    return "pending"
+
+
+INADEQUATE = {"water_seal", "closed_valve"}  # §5.2.2, §6.1 a: not an isolation

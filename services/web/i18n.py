@@ -19,6 +19,8 @@ from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
 
+from .domain import half_up
+
 LOCALES = ("zh_CN", "en")
 LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}
 HTML_LANG = {"zh_CN": "zh-Hans", "en": "en"}
@@ -74,13 +76,15 @@ class Translator:
         return Locale.parse(self.locale)
 
     def number(self, value: float | int | None, digits: int = 0) -> str:
-        if value is None:
+        if not isinstance(value, int | float):  # None, or a field the service left out
             return "—"
         fmt = "#,##0" + ("." + "0" * digits if digits else "")
-        return format_decimal(value, format=fmt, locale=self.locale)
+        return format_decimal(half_up(value, digits), format=fmt, locale=self.locale)
 
     def percent(self, share: float | None) -> str:
-        return "—" if share is None else format_percent(share, format="#,##0%", locale=self.locale)
+        if share is None:
+            return "—"
+        return format_percent(half_up(share, 2), format="#,##0%", locale=self.locale)
 
     def datetime(self, value: DateTime | str | None) -> str:
         when = parse_time(value)
@@ -107,6 +111,8 @@ class Translator:
 def parse_time(value: DateTime | str | None) -> DateTime | None:
     if value is None or isinstance(value, DateTime):
         return value
+    if not isinstance(value, str):  # a field the service left out (a template's Undefined)
+        return None
     try:
         return DateTime.fromisoformat(value)
     except ValueError:
@@ -218,6 +224,26 @@ CODE_LABELS: dict[str, dict[str, str]] = {
         "ticket_not_checked": N_("The shift leader has not checked the ticket"),
         "isolation_inadequate": N_("An isolation is a water seal or a closed valve"),
         "isolation_not_applied": N_("An isolation is not confirmed on site"),
+    },
+    "precondition": {
+        "no_active_zone": N_("An active zone covers the project"),
+        "contractor_safety_not_adopted": N_("The zone has adopted contractor safety management"),
+        "subcontractor_safety_not_adopted": N_("The zone has adopted subcontractor safety management"),
+        "no_morning_checkin": N_("Morning check-in held on the work's day"),
+        "guardian_not_on_site": N_("Guardian named and checked in on site"),
+        "briefing_missing": N_("Safety briefing signed"),
+        "ticket_not_checked": N_("Ticket checked by the shift leader"),
+        "isolation_not_applied": N_("Every isolation confirmed on site"),
+        "gas_test_failed": N_("Gas test passed before the work starts"),
+        "simops_conflict": N_("No conflicting permit nearby"),
+    },
+    "isolation": {
+        "blind_plate": N_("Blind plate"),
+        "pipe_section_removed": N_("Pipe section removed"),
+        "electrical_lockout": N_("Electrical lock-out and tag-out"),
+        "mechanical_lockout": N_("Mechanical lock-out and tag-out"),
+        "water_seal": N_("Water seal (not an isolation)"),
+        "closed_valve": N_("Closed valve (not an isolation)"),
     },
     "decision": {"approve": N_("Approved"), "reject": N_("Rejected")},
     "what": {"signature": N_("Signature"), "completion_acceptance": N_("Completion acceptance")},

@@ -267,6 +267,24 @@ async def permit_checkin(request: Request, permit_id: str) -> Response:
     return RedirectResponse(f"{at('permits', permit_id)}?sent=checkin", status_code=303)
 
 
+async def permit_guardian_checkin(request: Request, permit_id: str) -> Response:
+    """The guardian checks in on site (监护人到岗, ``permit.check-in`` through the permit service,
+    as this person): the work area's code from the terminal or the scanned QR/NFC tag."""
+    user = await signed_in(request)
+    form = await request.form()
+    if not csrf_ok(request, form.get("csrf_token")):
+        return refusal(request, "csrf_failed")
+    body: dict[str, Any] = {
+        "member_id": user.member_id,
+        "site_presence": str(form.get("site_presence") or "").strip() or None,
+        "checked_in_at": (await services(request).now(PERMITS)).isoformat(),
+    }
+    await services(request).post(
+        PERMITS, at("permits", permit_id, "check-in"), user.token, body, str(form.get("key") or "") or None
+    )
+    return RedirectResponse(f"{at('permits', permit_id)}?sent=guardian", status_code=303)
+
+
 async def permit_document(request: Request, permit_id: str) -> Response:
     """The printable permit as the permit service renders it (GB 30871-2022's form)."""
     user = await signed_in(request)
@@ -337,6 +355,7 @@ ROUTES: list[tuple[str, str, Any]] = [
     ("GET", "/permits/{permit_id}", permit_page),
     ("POST", "/permits/{permit_id}/sign", permit_sign),
     ("POST", "/permits/{permit_id}/checkin", permit_checkin),
+    ("POST", "/permits/{permit_id}/guardian-checkin", permit_guardian_checkin),
     ("GET", "/permits/{permit_id}/document", permit_document),
 ]
 

@@ -127,27 +127,15 @@ async def zone_page(
 
 
 async def inbox(services: Services, token: str, member_id: str) -> dict[str, Any]:
-    """What waits for this person's signature: the permit service's inbox, or — from a permit
-    service without that route — the same made from the waiting permits and the rosters."""
-    try:
-        body: dict[str, Any] = await services.get(PERMITS, at("members", member_id, "inbox"), token)
-        return body
-    except NotFound:
-        pass
-    waiting = await all_pages(services, PERMITS, "/permits", token, status="pending_signatures")
-    permits = await asyncio.gather(
-        *(services.get(PERMITS, at("permits", p["permit_id"]), token) for p in waiting)
-    )
-    rosters: dict[str, dict[str, Any]] = {}
-    for zone_id in {p["zone_id"] for p in permits if p.get("zone_id")}:
-        try:
-            rosters[zone_id] = await services.get(ZONES, at("zones", zone_id), token)
-        except Refused:
-            continue  # not their zone
-    return domain.inbox_from_permits(permits, rosters, member_id, await services.now(PERMITS))
+    """What waits for this person (signatures, completions to accept), the nearest deadline
+    first, with the SLA left: the permit service's own inbox of this member."""
+    body: dict[str, Any] = await services.get(PERMITS, at("members", member_id, "inbox"), token)
+    return body
 
 
 async def permit_card(services: Services, token: str, permit_id: str, member_id: str) -> dict[str, Any]:
+    """The signer's card: the permit's whole record, the preconditions met or not and why, who
+    is who, and what this person may do on it now."""
     permit, mine = await asyncio.gather(
         services.get(PERMITS, at("permits", permit_id), token), inbox(services, token, member_id)
     )
@@ -155,7 +143,9 @@ async def permit_card(services: Services, token: str, permit_id: str, member_id:
         "permit": permit,
         "names": await names_in(services, token, permit.get("zone_id")),
         "my_roles": domain.my_roles(permit, member_id, mine["items"]),
+        "preconditions": domain.preconditions(permit),
         "block_details": domain.latest_block_details(permit),
+        "guardian_here": permit.get("guardian_member_id") == member_id,
     }
 
 

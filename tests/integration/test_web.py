@@ -31,6 +31,7 @@ from services.simulator.plan import Plan, build_plan
 from services.simulator.player import Player
 from services.simulator.realm import PARTY_OFFICE
 from services.simulator.world import build_world
+from services.web.domain import half_up
 from tests.integration.web_site import (
     DEFINITIONS,
     SCREENSHOTS,
@@ -187,8 +188,8 @@ async def permits_agree(site: Site, page: Any) -> None:
     hours = sorted((iso(d["issued_at"]) - iso(d["requested_at"])).total_seconds() / 3600 for d in issued)
     within = sum(1 for d in issued if iso(d["issued_at"]) <= iso(d["sla_deadline"]))
     if issued:
-        assert await figure(page, "cycle.within_sla_share") == round(100 * within / len(issued))
-        assert await figure(page, "cycle.median_hours") == round(statistics.median(hours), 1)
+        assert await figure(page, "cycle.within_sla_share") == float(half_up(within / len(issued), 2) * 100)
+        assert await figure(page, "cycle.median_hours") == float(half_up(statistics.median(hours), 1))
     stats = await get(site, pf, "/stats")
     figures = stats.get("work_permits") or stats["overall"]  # before issue 15: every permit counted
     for reason, n in figures["blocked_reasons"].items():
@@ -198,7 +199,9 @@ async def permits_agree(site: Site, page: Any) -> None:
             abs((await figure(page, "cycle.median_hours") or 0) - figures["median_cycle_minutes"] / 60)
             <= 0.06
         )
-        assert await figure(page, "cycle.within_sla_share") == round(100 * figures["issued_within_sla_share"])
+        assert await figure(page, "cycle.within_sla_share") == float(
+            half_up(figures["issued_within_sla_share"], 2) * 100
+        )
     drawings = stats.get("drawing_reviews")
     if drawings and drawings.get("median_cycle_days") is not None:
         assert (
@@ -222,7 +225,7 @@ async def assessment_agrees(site: Site, page: Any, names: dict[str, str]) -> Non
         assert await row.get_attribute("data-zone") == r["zone_id"]
         cells = await row.locator("td").all_inner_texts()
         assert int(cells[0]) == r["rank"] and cells[1] == names[r["zone_id"]]
-        assert number(cells[2]) == round(r["score"], 1)
+        assert number(cells[2]) == float(half_up(r["score"], 1))
     sums: dict[str, float] = {}
     for z in ranking["ranking"]:
         for k in ("near_miss", "minor", "major", "fatal", "environmental"):
