@@ -391,6 +391,7 @@ class Precondition(BaseModel):
 
     code: str = Field(description="The block reason it prevents (BlockReason)")
     state: str = Field(description="met | unmet | pending (not checked yet)")
+    reason: str | None = Field(None, description="Unmet: the service's reason (missing or failed)")
     details: list[dict[str, Any]] = Field(default_factory=list, description="Why, from the service")
 
 
@@ -419,7 +420,7 @@ def preconditions(permit: dict[str, Any]) -> list[Precondition]:
         mine = [d for d in details if d.get("reason") in group]
         unmet = sorted(group & reasons)
         if unmet:
-            out.append(Precondition(code=unmet[0], state="unmet", details=mine))
+            out.append(Precondition(code=code, state="unmet", reason=unmet[0], details=mine))
         elif checked:
             out.append(Precondition(code=code, state="met"))
         else:

@@ -15,6 +15,7 @@ The screenshots in README.md are taken here (docs/screenshots/)."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import statistics
 import uuid
 from collections.abc import AsyncIterator
@@ -330,62 +331,112 @@ async def test_hse_reads_the_permits_and_not_the_dashboard(site: Site) -> None:
 
 
 async def test_a_signer_approves_on_the_phone_and_sees_the_permit_issued(site: Site) -> None:
+    """A confined-space entry (GB 30871-2022 §6) with a blind plate to confirm and a guardian:
+    the host representative sees it in their inbox, reads the card (class, area, preconditions,
+    the gas reading, the isolation, the guardian), records the morning check-in and approves on
+    a 360 px phone; the card then says what still blocks it and why; the guardian checks in
+    through the web app on their own phone; when the briefing and the ticket check are in, the
+    signer's card turns to issued without a reload."""
     zone_id = site.extra["zone_id"]
     zone = await get(site, "zone-registry", f"/zones/{zone_id}")
     project = zone["project_ids"][0]
     work_id = f"W-E2E-{uuid.uuid4().hex[:6]}"
     when = site.plan.clock_end
-    construction = next(u["unit_id"] for u in zone["units"] if u["role"] == "construction")
+    units = {u["unit_id"]: u["role"] for u in zone["units"]}
+    construction = next(u for u, role in units.items() if role == "construction")
+    roles = {m["member_id"]: m["zone_role"] for m in zone["members"]}
+    crew = [
+        m["member_id"]
+        for m in zone["members"]
+        if units.get(m.get("employer_unit_id") or "") == "construction"
+    ]
+    guardian = (
+        next(m for m in crew if roles[m] == "member") if any(roles[m] == "member" for m in crew) else crew[0]
+    )
+    pf = "permit-fasttrack"
+    isolation = f"ISO-{work_id}"
     async with Bus() as bus:
         await bus.publish(
             "work.planned",
             {
                 "work_id": work_id,
                 "project_id": project,
-                "title": "管廊支架安装",
+                "title": "污水罐清罐",
                 "area": "E2E-A",
-                "risk_types": [],
+                "risk_types": ["confined_space"],
                 "contractor_unit_id": construction,
-                "planned_start": (when + timedelta(hours=1)).isoformat(),
+                "planned_start": (when + timedelta(minutes=5)).isoformat(),
                 "planned_end": (when + timedelta(hours=6)).isoformat(),
+                "guardian_member_id": guardian,
+                "isolations": [{"isolation_id": isolation, "kind": "blind_plate", "point": "DN150 入口"}],
             },
             key=project,
             time=when,
             source="pm-system",
         )
-    pf = "permit-fasttrack"
 
-    async def waiting() -> Any:
-        page_ = await get(site, pf, "/permits", project_id=project, status="pending_signatures")
-        mine = [p for p in page_["items"] if work_id in p["source_id"]]
-        return mine and await get(site, pf, f"/permits/{mine[0]['permit_id']}")
+        async def waiting() -> Any:
+            page_ = await get(site, pf, "/permits", project_id=project, status="pending_signatures")
+            mine = [p for p in page_["items"] if work_id in p["source_id"]]
+            return mine and await get(site, pf, f"/permits/{mine[0]['permit_id']}")
 
-    permit = await eventually(waiting, timeout=60, what="the new permit waiting for signatures")
-    roles = {m["member_id"]: m["zone_role"] for m in zone["members"]}
-    # Who is asked to sign: the roster's holders of the roles the permit waits on.
-    asked = permit.get("waiting_on_members") or [
-        m for m, r in roles.items() if r in permit["waiting_on_roles"]
-    ]
+        permit = await eventually(waiting, timeout=60, what="the new permit waiting for signatures")
+        permit_id = permit["permit_id"]
+        gas = {
+            "test_id": f"G-{work_id}",
+            "project_id": project,
+            "area": "E2E-A",
+            "tested_at": when.isoformat(),
+        }
+        gas |= {"o2_pct": 20.9, "lel_pct": 0.0, "h2s_mg_m3": 0.0, "co_mg_m3": 0.0}
+        await bus.publish("safety.gas-test-recorded", gas, key=project, time=when, source="hse-system")
+        applied = {
+            "isolation_id": isolation,
+            "project_id": project,
+            "kind": "blind_plate",
+            "point": "DN150 入口",
+        }
+        applied |= {"lock_id": "L-E2E", "applied_by": guardian, "applied_at": when.isoformat()}
+        await bus.publish("isolation.applied", applied, key=project, time=when, source="hse-system")
+
+    async def facts_in() -> Any:
+        p = await get(site, pf, f"/permits/{permit_id}")
+        return p["gas_readings"] and all(i["applied"] for i in p["isolations"]) and p
+
+    permit = await eventually(facts_in, timeout=60, what="the gas test and the isolation on the permit")
+    assert permit["work_class"] == "confined_space" and permit["guardian_member_id"] == guardian
+    asked = permit["waiting_on_members"]
     signer = next(m for m in asked if roles.get(m) == "host_rep")
     context = await site.browser.new_context(
         viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True
     )
     page = await context.new_page()
     await sign_in(page, signer.lower(), "/inbox")
-    card = page.locator(f'#inbox a[href="/permits/{permit["permit_id"]}"]')
+    # The inbox is the permit service's own, for this person.
+    inbox = (await site.api[pf].get(f"/members/{signer}/inbox", headers=await bearer_of(signer))).json()
+    assert permit_id in {i["permit_id"] for i in inbox["items"]}
+    card = page.locator(f'#inbox a[href="/permits/{permit_id}"]')
     await card.wait_for()
-    assert "甲方代表" in await card.inner_text()
+    assert "甲方代表" in await card.inner_text() and "受限空间作业" in await card.inner_text()
+    assert await page.locator("#inbox li").count() == inbox["total"]
     assert await page.evaluate("document.documentElement.scrollWidth") <= 360  # no sideways scrolling
     await page.screenshot(path=str(SCREENSHOTS / "signer-inbox-360.png"), full_page=True)
     await page.keyboard.press("Tab")  # keyboard first: the skip link, then the page
     assert await page.evaluate("document.activeElement.className") == "skip"
     await card.click()
-    # Every field of the card has its label.
+    await page.wait_for_selector("#preconditions")
+    # The card: class, area, the gas reading, the isolation confirmed, the guardian not on site yet.
+    assert "受限空间作业" in await page.locator("dl.facts").first.inner_text()
+    assert await page.locator(f'#gas tr[data-test="G-{work_id}"]').count() == 1
+    assert "已确认" in await page.locator(f'#isolations [data-isolation="{isolation}"]').inner_text()
+    assert await state_of(page, "isolation_not_applied") == "met"
+    assert await state_of(page, "guardian_not_on_site") == "unmet"
+    assert await state_of(page, "briefing_missing") == "unmet"
     unlabelled = await page.evaluate(
         "[...document.querySelectorAll('input:not([type=hidden]), select, textarea')]"
         ".filter(e => !e.labels || e.labels.length === 0).length"
     )
-    assert unlabelled == 0
+    assert unlabelled == 0  # every field of the card has its label
     # The morning check-in, recorded from the phone (activity.record through the activity-log).
     await page.click("#h-checkin ~ form button")
     await page.wait_for_selector("p.notice")
@@ -414,24 +465,68 @@ async def test_a_signer_approves_on_the_phone_and_sees_the_permit_issued(site: S
             "signed_at": when.isoformat(),
         }
         r = await site.api[pf].post(
-            f"/permits/{permit['permit_id']}/sign", json=body, headers=await bearer_of(member)
+            f"/permits/{permit_id}/sign",
+            json={**body, "site_presence": "E2E-A"},
+            headers=await bearer_of(member),
+        )
+        assert r.status_code == 202, r.text
+    # Approved by all, not issued: the card says what is missing, without a reload.
+    await page.wait_for_selector('#permit-status [data-status="blocked"]', timeout=60_000)
+    assert await state_of(page, "guardian_not_on_site") == "unmet"
+    assert await state_of(page, "ticket_not_checked") == "unmet"
+    assert await state_of(page, "no_morning_checkin") == "met"
+    assert await page.evaluate("window.__notReloaded === true")
+    await page.screenshot(path=str(SCREENSHOTS / "signer-blocked-360.png"), full_page=True)
+    # The guardian checks in on their own phone, through the web app (permit.check-in).
+    phone = await site.browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    theirs = await phone.new_page()
+    await sign_in(theirs, guardian.lower(), f"/permits/{permit_id}")
+    await theirs.fill("#guardian-site", "qr:E2E-A")
+    await theirs.click("#guardian-checkin button")
+    await theirs.wait_for_selector("p.notice")
+    await phone.close()
+    # The briefing and the shift leader's ticket check (their own phones: the permit API).
+    for path, body in (
+        ("brief", {"receiver_member_id": guardian, "briefed_at": when.isoformat(), "site_presence": "E2E-A"}),
+        ("check-ticket", {"checked_at": when.isoformat(), "site_presence": "E2E-A"}),
+    ):
+        r = await site.api[pf].post(
+            f"/permits/{permit_id}/{path}",
+            json={"member_id": signer, **body},
+            headers=await bearer_of(signer),
         )
         assert r.status_code == 202, r.text
     await page.wait_for_selector('#permit-status [data-status="issued"]', timeout=60_000)
     assert await page.evaluate("window.__notReloaded === true")  # it changed in place
     assert await page.locator("#permit-status .status").inner_text() == "已签发"
+    assert {
+        await state_of(page, c) for c in ("guardian_not_on_site", "briefing_missing", "gas_test_failed")
+    } == {"met"}
     assert await page.evaluate("document.documentElement.scrollWidth") <= 360
     await page.screenshot(path=str(SCREENSHOTS / "signer-360.png"), full_page=True)
+    issued = await get(site, pf, f"/permits/{permit_id}")
+    assert issued["status"] == "issued" and issued["guardian_on_site"]
+    assert any(s["member_id"] == signer and s["comment"] == "现场已确认" for s in issued["signatures"])
+    # The printable permit is the permit service's document, byte for byte.
+    document = await page.goto(f"{WEB}/permits/{permit_id}/document")
+    assert document is not None and document.status == 200
+    assert document.headers["x-content-sha256"] == issued["document_sha256"]
+    own = await site.api[pf].get(f"/permits/{permit_id}/document")
+    assert hashlib.sha256(await document.body()).hexdigest() == own.headers["x-content-sha256"]
     # Their own zone's page: the roster, without the personal data a member may not read.
     await page.goto(f"{WEB}/zones/{zone_id}?period={site.plan.period}")
     assert await page.locator("#roster tbody tr").count() == len(zone["members"])
     for column in (5, 6):  # party branch, phone: the party office's and the secretary's only
         cells = await page.locator(f"#roster tbody tr td:nth-child({column})").all_inner_texts()
         assert set(cells) == {"—"}, cells
-    issued = await get(site, pf, f"/permits/{permit['permit_id']}")
-    assert issued["status"] == "issued"
-    assert any(s["member_id"] == signer and s["comment"] == "现场已确认" for s in issued["signatures"])
     await context.close()
+
+
+async def state_of(page: Any, precondition: str) -> str | None:
+    state: str | None = await page.locator(f'#preconditions [data-pre="{precondition}"]').get_attribute(
+        "data-state"
+    )
+    return state
 
 
 async def bearer_of(member: str) -> dict[str, str]:

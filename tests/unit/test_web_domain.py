@@ -218,7 +218,9 @@ def test_a_blocked_permit_s_preconditions_are_the_service_s_reasons_with_their_w
     assert by_code["gas_test_failed"].details == [failed]
     assert by_code["ticket_not_checked"].state == "met"  # the service checked: not a reason
     missing = hot_work("blocked", blocked_reasons=["gas_test_missing"])
-    assert [c.code for c in domain.preconditions(missing) if c.state == "unmet"] == ["gas_test_missing"]
+    assert [(c.code, c.reason) for c in domain.preconditions(missing) if c.state == "unmet"] == [
+        ("gas_test_failed", "gas_test_missing")
+    ]
     issued = hot_work("issued", issued_h=1)
     assert {c.state for c in domain.preconditions(issued)} == {"met"}
     general = permit("pending_signatures", [], work_class="general", blocked_reasons=[])
