@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import typer
@@ -125,6 +127,52 @@ async def consumer_lag(bootstrap: str, groups: list[str]) -> dict[str, int]:
                 total += max(0, ends[tp] - committed)
             lag[group] = total
         return lag
+    finally:
+        await probe.stop()
+        await admin.close()
+
+
+@dataclass(frozen=True)
+class PartitionLag:
+    """How far one consumer group is behind on one partition."""
+
+    group: str
+    topic: str
+    partition: int
+    committed: int | None  # None: the group has committed nothing here yet
+    end: int
+    start: int  # the oldest offset still on the broker
+
+    @property
+    def lag(self) -> int:
+        """Messages not yet committed (from the oldest one kept, before any commit)."""
+        position = self.committed if self.committed is not None else self.start
+        return max(0, self.end - position)
+
+
+async def group_lags(bootstrap: str, groups: Mapping[str, Iterable[str]]) -> list[PartitionLag]:
+    """Committed offset, end offset and lag of each group on every partition of its topics."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
+    probe: AIOKafkaConsumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    try:
+        await admin.start()
+        await probe.start()
+        cluster = await probe._client.fetch_all_metadata()
+        rows: list[PartitionLag] = []
+        for group, topics in groups.items():
+            offsets: dict[TopicPartition, Any] = await admin.list_consumer_group_offsets(group)
+            tps = [
+                TopicPartition(t, p) for t in topics for p in sorted(cluster.partitions_for_topic(t) or ())
+            ]
+            if not tps:
+                continue
+            ends = await probe.end_offsets(tps)
+            starts = await probe.beginning_offsets(tps)
+            for tp in tps:
+                meta = offsets.get(tp)
+                committed = meta.offset if meta is not None and meta.offset >= 0 else None
+                rows.append(PartitionLag(group, tp.topic, tp.partition, committed, ends[tp], starts[tp]))
+        return rows
     finally:
         await probe.stop()
         await admin.close()

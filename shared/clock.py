@@ -38,6 +38,10 @@ class Clock:
         self._ticked = to
         return True
 
+    def reset(self) -> None:
+        """Back to before the first tick (a store rebuilt from the topics replays the ticks)."""
+        self._ticked = EPOCH
+
     def moment(self, event_time: datetime) -> datetime:
         """The moment a check happens: the later of now and the triggering event's time."""
         return max(self.now(), event_time).astimezone(self.tz)

@@ -39,3 +39,14 @@ HANDLER_SECONDS = Histogram(
     ["service", "type"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+CONSUMER_LAG = Gauge(
+    "pbz_consumer_lag",
+    "Messages on a partition this instance consumes that its group has not committed yet",
+    ["service", "topic", "partition"],
+)
+REPLAYED = Counter("pbz_replayed_total", "Messages re-read by a store rebuild (pbz replay)", ["service"])
+PERMITS_WAITING = Gauge(
+    "pbz_permits_waiting",
+    "Open permits not issued yet, by status (pending signatures, approved, blocked, suspended)",
+    ["service", "status"],
+)

@@ -6,6 +6,12 @@ from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+# Periods an HTTP query may name: the catalogue's patterns with years a calendar can hold
+# (1900-2199), so a far-off year is refused as invalid input instead of failing the date
+# arithmetic (year 0 or 10000 out of range) once a service has data to evaluate.
+QUERY_PERIOD_MONTH = r"^(19|20|21)\d{2}-(0[1-9]|1[0-2])$"
+QUERY_PERIOD_ANY = r"^(19|20|21)\d{2}-((0[1-9]|1[0-2])|Q[1-4])$"
+
 
 def month_of(d: date | datetime, tz: ZoneInfo | None = None) -> str:
     if isinstance(d, datetime) and tz is not None:

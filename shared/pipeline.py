@@ -97,6 +97,7 @@ from pymongo.errors import (
     WTimeoutError,
 )
 
+from . import tracing
 from .clock import Clock
 from .events import (
     CONTENT_TYPE,
@@ -314,6 +315,7 @@ class HandlerContext:
             correlationid=self.correlation_id,
             causationid=self.event.id,
             data=payload,
+            extensions=tracing.outgoing(),  # the trace context goes on with the event
         )
         size = len(event.to_json())
         if size > self._max_event_bytes:
@@ -474,6 +476,8 @@ class Pipeline:
         # runs, so there the stored record is looked up before the handler runs.
         self._replaying: set[tuple[str, int] | None] = set()
         self.last_tick: datetime | None = None  # the clock as this service last acted on it
+        # Operations seam (shared/replay.py): False drops a record a replay will deliver again.
+        self.admit: Callable[[ConsumerRecord[Any, Any]], bool] | None = None
         # Test seams: called between "effect stored" and "offset committed", and between
         # "writes applied" and "events published".
         self.before_commit: Callable[[ConsumerRecord[Any, Any]], Awaitable[None]] | None = None
@@ -486,6 +490,8 @@ class Pipeline:
     ) -> None:
         """Process one Kafka record to the end (effect stored, or dead-lettered, or
         forwarded), then commit exactly its offset. Returns only when that is so."""
+        if consumer is not None and self.admit is not None and not self.admit(record):
+            return
         self._inflight = (TopicPartition(record.topic, record.partition), record.offset)
         try:
             async with self._lock:
@@ -609,7 +615,8 @@ class Pipeline:
             if record.topic != home or _key_text(record.key) != key:
                 await self._forward(record, event, home, key)
                 return
-        await self._dispatch(event, data, record)
+        with tracing.handling(event, self.service):
+            await self._dispatch(event, data, record)
 
     async def _forward(
         self, record: ConsumerRecord[Any, Any], event: CloudEvent, topic: str, key: str

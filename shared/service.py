@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import json
 import logging
 import os
 import time
@@ -37,16 +39,21 @@ from motor.motor_asyncio import AsyncIOMotorClient, AsyncIOMotorDatabase
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
-from . import http
+from . import http, tracing
 from .actor import Actor
-from .auth import TokenVerifier, authenticate
+from .auth import TokenVerifier, authenticate, require
 from .clock import Clock
 from .events import REGISTRY, CloudEvent, Topic, make_event, new_event_id, spec_for
 from .events.catalog import HttpReason
+from .events.schemas import with_payloads
 from .http import ApiProblem, IdempotencyKey
+from .lag import LagMonitor
 from .logs import configure_logging, current_service
 from .mongo import Index, database, ensure_indexes, make_client
 from .pipeline import PROCESSED, WALL_CLOCK_SOURCE, Handlers, Pipeline, kafka_publisher
+from .probes import Probe
+from .replay import ReplayControl
+from .replay import router as replay_router
 from .settings import ServiceSettings
 
 log = logging.getLogger("pbz.service")
@@ -83,6 +90,7 @@ class ServiceDefinition:
     indexes: list[Index] = field(default_factory=list)
     routers: list[APIRouter] = field(default_factory=list)
     settings_cls: type[ServiceSettings] = ServiceSettings
+    probes: list[Probe] = field(default_factory=list)  # gauges read from the store (shared/probes.py)
 
 
 class Runtime:
@@ -119,6 +127,19 @@ class Runtime:
         self.joined = asyncio.Event()
         self.connected = asyncio.Event()  # the producer is up: commands can be published
         self._register()
+        # Operations (pbz replay, consumer lag): see shared/replay.py and shared/lag.py.
+        self.replay = ReplayControl(self)
+        self.pipeline.admit = self.replay.admit
+        self.lag = LagMonitor(
+            service=self.name,
+            group=settings.group_id(definition.title),
+            bootstrap=settings.kafka_bootstrap,
+            consumer=self.replay._consumer,
+            interval=settings.lag_interval_s,
+            alert_messages=settings.lag_alert_messages,
+            alert_samples=settings.lag_alert_samples,
+            probes=[functools.partial(p, self.name, self.db) for p in definition.probes],
+        )
 
     @property
     def topics(self) -> list[Topic]:
@@ -167,6 +188,7 @@ class Runtime:
     async def start(self) -> None:
         """Everything before consuming, then the group join; returns once assigned."""
         current_service.set(self.name)
+        tracing.configure(self.name, self.settings.otlp_endpoint)
         self._phase("indexes")
         await ensure_indexes(self.db, [*PIPELINE_INDEXES, *self.definition.indexes])
         self._phase("producer")
@@ -180,6 +202,7 @@ class Runtime:
         await self.joined.wait()
         if not self.clock.event_driven:
             self._ticker = asyncio.create_task(self._wall_ticker(), name=f"{self.name}-ticker")
+        self.lag.start()
         self.started = True
         self._phase("consuming")
         log.info(
@@ -219,6 +242,8 @@ class Runtime:
 
     async def stop(self) -> None:
         self.started = False
+        await self.replay.stop()
+        await self.lag.stop()
         for task in (self._starting, self._ticker):
             if task is not None:
                 task.cancel()
@@ -227,6 +252,7 @@ class Runtime:
         await self.pipeline.stop()  # commits what is stored before the consumer goes
         await self.broker.stop()
         self.mongo.close()
+        tracing.shutdown()
         log.info("%s stopped", self.name)
 
     async def _wall_ticker(self) -> None:
@@ -290,7 +316,7 @@ class Runtime:
             else datetime.now(UTC),
             subject=key if key and key.isprintable() and len(key) <= 512 else None,
             data=payload,
-            extensions=actor.extension(),
+            extensions={**actor.extension(), **tracing.outgoing()},
         )
         # The consumer refuses what it cannot store (NUL, unsafe names, sizes) to pbz.dlq.
         kafka_key = key.encode("utf-8", "backslashreplace") if key else None
@@ -331,12 +357,38 @@ class Runtime:
         # waiting_on is "<ExceptionType>: <text>": only the type is shown.
         checks["pipeline"] = "ok" if waiting is None else f"waiting: {waiting.split(':', 1)[0]}"
         checks["clock"] = "ok" if self.pipeline.clock_problem is None else self.pipeline.clock_problem
+        checks["lag"] = self.lag.verdict()
+        checks["replay"] = self.replay.readiness()
         return checks
 
     def asyncapi(self) -> Specification:
         d = self.definition
         factory = AsyncAPI(self.broker, title=f"pbz {d.title}", version="1.0.0", description=d.description)
-        return factory.to_specification()
+        return _WithPayloads(factory.to_specification())
+
+
+class _WithPayloads:
+    """FastStream's document, every message given the envelope schemas of its topic."""
+
+    def __init__(self, spec: Specification) -> None:
+        self._doc = with_payloads(spec.to_jsonable())
+        self._spec = spec
+
+    @property
+    def title(self) -> str:
+        return self._spec.title
+
+    def to_jsonable(self) -> Any:
+        return self._doc
+
+    def to_json(self) -> str:
+        return json.dumps(self._doc)
+
+    def to_yaml(self) -> str:
+        import yaml
+
+        text: str = yaml.safe_dump(self._doc, allow_unicode=True, sort_keys=False)
+        return text
 
 
 async def _raw_body(msg: Any) -> Any:
@@ -389,10 +441,16 @@ class Health(BaseModel):
     service: str
 
 
+class ClockState(BaseModel):
+    mode: str
+    now: datetime | None  # None: an event clock that has not ticked yet
+
+
 class Readiness(BaseModel):
     status: str
     service: str
     checks: dict[str, str]
+    clock: ClockState | None = None
 
 
 class ClockView(BaseModel):
@@ -504,7 +562,11 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings | None =
         checks = await runtime.readiness()
         ok = all(v == "ok" for v in checks.values())
         response.status_code = 200 if ok else 503
-        return Readiness(status="ready" if ok else "not_ready", service=definition.title, checks=checks)
+        ticked = not runtime.clock.event_driven or runtime.pipeline.last_tick is not None
+        clock = ClockState(mode=runtime.clock.mode, now=runtime.clock.now() if ticked else None)
+        return Readiness(
+            status="ready" if ok else "not_ready", service=definition.title, checks=checks, clock=clock
+        )
 
     @ops.get("/clock", response_model=ClockView)
     async def clock(runtime: RuntimeDep) -> ClockView:
@@ -530,6 +592,13 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings | None =
     app.include_router(ops)
     # Every route of the service's own routers needs a valid bearer token (the operational
     # ones above do not); 401/403/503 and the shared 400/422 are documented on each.
+    # Rebuilding a store is an operator's act (pbz replay sends an operator's token).
+    replay_routes = replay_router(lambda request: get_runtime(request).replay)
+    http.document(replay_routes)
+    app.include_router(
+        replay_routes, dependencies=[Depends(require("operator"))], responses=dict(http.COMMON)
+    )
+    app.middleware("http")(tracing.http_middleware)
     for router in definition.routers:
         http.document(router)
         app.include_router(router, dependencies=[Depends(authenticate)], responses=dict(http.COMMON))

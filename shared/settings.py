@@ -63,6 +63,15 @@ class ServiceSettings(BaseSettings):
     topic_min_insync_replicas: int = Field(0, ge=0)
     # Where a consumer group with no committed offset starts reading.
     auto_offset_reset: Literal["earliest", "latest"] = "earliest"
+    # Traces: spans exported over OTLP/HTTP to this endpoint (e.g. http://jaeger:4318);
+    # empty = tracing off (the trace context is still carried from event to event).
+    otlp_endpoint: str = ""
+    # Consumer lag: sampled this often (a Prometheus gauge per topic and partition); /readyz
+    # turns red when the lag is above lag_alert_messages and grew at each of the last
+    # lag_alert_samples samples (falling further behind, not catching up).
+    lag_interval_s: float = 15.0
+    lag_alert_messages: int = 1000
+    lag_alert_samples: int = 4
     # A suffix for consumer groups and databases, so tests can run isolated copies.
     instance_suffix: str = ""
     # Local infrastructure only: moves the default Kafka, Mongo and HTTP ports by this much,

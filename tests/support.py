@@ -16,11 +16,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import os
 import socket
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -184,6 +187,71 @@ async def serving(
         finally:
             if drop:
                 await runtime.mongo.drop_database(runtime.db.name)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def listening(
+    definition: ServiceDefinition, suffix: str | None = None, *, drop: bool = True, **overrides: Any
+) -> AsyncIterator[tuple[Runtime, str]]:
+    """Start one service instance with its HTTP app on a real local port (for clients that
+    are separate processes, like ``pbz``); yields the runtime and its base URL."""
+    import uvicorn
+
+    settings = test_settings(definition, suffix or new_suffix(), **overrides)
+    app = create_app(definition, settings)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on")
+    )
+    task = asyncio.create_task(server.serve())
+    try:
+        await eventually(lambda: server.started or task.done(), timeout=60, what="the HTTP server")
+        if task.done():
+            task.result()
+        runtime: Runtime = app.state.runtime
+        await _wait_assigned(runtime)
+        yield runtime, f"http://127.0.0.1:{port}"
+    finally:
+        if drop and hasattr(app.state, "runtime"):
+            await app.state.runtime.mongo.drop_database(app.state.runtime.db.name)
+        server.should_exit = True
+        await task
+
+
+async def caught_up(runtime: Runtime, timeout: float = 60.0) -> None:
+    """Wait until the instance's group has committed every message of its topics (lag 0):
+    what was published before is handled, in the order it was consumed."""
+    from shared.admin import group_lags
+
+    group = runtime.settings.group_id(runtime.definition.title)
+    topics = [t.value for t in runtime.definition.consumes]
+
+    async def zero() -> bool:
+        return all(r.lag == 0 for r in await group_lags(KAFKA, {group: topics}))
+
+    await eventually(zero, timeout=timeout, what=f"{group} caught up")
+
+
+async def pbz(*args: str, env: dict[str, str] | None = None, timeout: float = 180) -> tuple[int, str, str]:
+    """Run the ``pbz`` command line as a user would (the console script, a separate process)."""
+    exe = Path(sys.executable).with_name("pbz")
+    proc = await asyncio.create_subprocess_exec(
+        str(exe),
+        *args,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), timeout)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
 
 
 class Bus:

@@ -159,7 +159,6 @@ start_ferretdb() {
   nohup "$FERRET_BIN" --handler=sqlite --sqlite-url="file:$FERRET_DATA/?_pragma=synchronous(full)" \
     --state-dir="$FERRET_STATE" --debug-addr="$MONGO_HOST:$FERRET_DEBUG_PORT" \
     --telemetry=disable --listen-addr="$MONGO_HOST:$MONGO_PORT" --log-level=warn \
-    --debug-addr="127.0.0.1:$((8088 + OFFSET))" \
     >"$LOGS/ferretdb.log" 2>&1 &
   echo $! >"$RUN/ferretdb.pid"
 }

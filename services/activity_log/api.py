@@ -15,15 +15,15 @@ from pydantic import BaseModel, Field
 
 from shared import zone_copy
 from shared.auth import PrincipalDep, log_access, refuse, require
-from shared.events.catalog import PERIOD_MONTH, ActivityKind, ActivityRecord, HttpReason
-from shared.periods import month_of
+from shared.events.catalog import ActivityKind, ActivityRecord, HttpReason
+from shared.periods import QUERY_PERIOD_MONTH, month_of
 from shared.service import CommandAccepted, DbDep, IdempotencyKey, RuntimeDep, accept
 
 from . import domain, store
 
 router = APIRouter(tags=["activity-log"])
 readers = [Depends(require("party_office", "hse", "zone_member"))]
-Period = Annotated[str, Query(pattern=PERIOD_MONTH, description="YYYY-MM")]
+Period = Annotated[str, Query(pattern=QUERY_PERIOD_MONTH, description="YYYY-MM")]
 
 
 class Rule(BaseModel):

@@ -13,14 +13,14 @@ from pydantic import BaseModel, Field
 
 from shared import zone_copy
 from shared.auth import PrincipalDep, require
-from shared.events.catalog import PERIOD_ANY, EvaluationSubmit
-from shared.periods import month_of
+from shared.events.catalog import EvaluationSubmit
+from shared.periods import QUERY_PERIOD_ANY, month_of
 from shared.service import CommandAccepted, IdempotencyKey, RuntimeDep, accept
 
 from . import domain, store
 
 router = APIRouter(tags=["assessment"])
-Period = Annotated[str, Query(pattern=PERIOD_ANY, description="YYYY-MM or YYYY-Qn")]
+Period = Annotated[str, Query(pattern=QUERY_PERIOD_ANY, description="YYYY-MM or YYYY-Qn")]
 
 
 class Indicator(BaseModel):

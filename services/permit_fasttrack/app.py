@@ -7,6 +7,7 @@ from datetime import date, time, timedelta
 from pydantic import Field, model_validator
 
 from shared.events import Topic
+from shared.probes import permits_waiting
 from shared.service import ServiceDefinition
 from shared.settings import ServiceSettings
 
@@ -163,4 +164,6 @@ definition = ServiceDefinition(
     indexes=store.INDEXES,
     routers=[api.router],
     settings_cls=Settings,
+    # pbz_permits_waiting{status}: the dashboard's permits waiting, sampled with the lag.
+    probes=[permits_waiting],
 )

@@ -9,8 +9,9 @@ Who is in it:
 - the approvers of the enterprise's authorization register (GB 30871-2022 Table B.1:
   ``R-EL01``, ``R-PM-H01``...), also ``zone_member``: they sign on site, and what they may
   approve comes from the register, not from the token;
-- the party office (``PO0001``, ``PO0002``: ``party_office``) and HSE managers (``HS0001``:
-  ``hse``);
+- the party office (``PO0001``, ``PO0002``: ``party_office``), HSE managers (``HS0001``:
+  ``hse``) and the operator who may rebuild a service's store (``OP0001``: ``operator``,
+  ``pbz replay``);
 - one client-credentials client per enterprise publisher (``pm-system``, ``hse-system``,
   ``quality-system``) with the role ``integrator:<system>``.
 
@@ -44,9 +45,10 @@ DEMO_PASSWORD = "pbz-demo"
 PUBLISHERS = {"pm-system": "ent.projects", "hse-system": "ent.safety", "quality-system": "ent.quality"}
 PARTY_OFFICE = ("PO0001", "PO0002")
 HSE = ("HS0001",)
+OPERATORS = ("OP0001",)
 # Member ids are handed out in sequence (MB0001...): every world up to this many people fits.
 MIN_MEMBERS = 600
-ROLES = ("party_office", "hse", "zone_member", *(f"integrator:{p}" for p in PUBLISHERS))
+ROLES = ("party_office", "hse", "operator", "zone_member", *(f"integrator:{p}" for p in PUBLISHERS))
 # A fixed salt: the demo password is published anyway; one hash serves every demo user.
 _SALT = b"pbz-demo-realm-1"
 _ITERATIONS = 210_000  # Keycloak's own default for pbkdf2-sha512
@@ -178,6 +180,7 @@ def _users(members: list[str]) -> list[dict[str, Any]]:
     users = [person(m, "zone_member") for m in members]
     users += [person(p, "party_office") for p in PARTY_OFFICE]
     users += [person(h, "hse") for h in HSE]
+    users += [person(o, "operator") for o in OPERATORS]
     users += [
         {
             "username": f"service-account-{client_id}",

@@ -832,6 +832,16 @@ class GasTestRecorded(Payload):
     where it is ``oxygen_enriched`` (§6.4 a); toxics by the configured limits (§6.4 b, GBZ 2.1).
     At least one of ``lel_pct`` and ``flammable_vol_pct`` is given."""
 
+    # The published schema says it too (the validator below is invisible to JSON Schema).
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": [name], "properties": {name: {"type": "number"}}}
+                for name in ("lel_pct", "flammable_vol_pct")
+            ]
+        }
+    )
+
     test_id: str = Field(min_length=1)
     project_id: str = Field(min_length=1)
     area: str
@@ -1825,6 +1835,24 @@ class DeadLetter(Payload):
     original_truncated: bool = False
 
 
+class DeadLetterRedriven(Payload):
+    """An operator re-published a dead letter's original message (``pbz dlq redrive``): the
+    same bytes, key and CloudEvents id, to the original topic — consumers that processed it
+    meanwhile drop it as a duplicate. Recorded on ``pbz.dlq`` itself so no letter is re-driven
+    twice; ``letters`` are the ids of every letter of that original message (one per service
+    that dead-lettered it)."""
+
+    letters: list[str] = Field(min_length=1)
+    topic: str
+    partition: int
+    offset: int
+    key: str | None
+    event_id: str | None = Field(default=None, description="The original's CloudEvents id, when it had one.")
+    redriven_partition: int
+    redriven_offset: int
+    operator: str | None = None
+
+
 # --------------------------------------------------------------------------- registry
 
 
@@ -1943,6 +1971,7 @@ _SPECS: list[tuple[str, Topic, type[Payload]]] = [
     ("assessment.revise-period", Topic.ASSESSMENT_WORK, ZonePeriodWork),
     ("assessment.rank-period", Topic.ASSESSMENT_WORK, AssessmentRankPeriod),
     ("dlq.recorded", Topic.DLQ, DeadLetter),
+    ("dlq.redriven", Topic.DLQ, DeadLetterRedriven),
 ]
 
 # Vocabularies no payload field names (reason codes carried as plain strings in ``reasons``,

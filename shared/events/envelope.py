@@ -122,7 +122,8 @@ def make_event(
     causationid: str | None = None,
     extensions: dict[str, str] | None = None,
 ) -> CloudEvent:
-    """``extensions``: more envelope attributes, e.g. the actor's authcontext (shared.actor)."""
+    """``extensions``: more envelope attributes: the actor's authcontext (shared.actor), the
+    trace context (``traceparent``, shared.tracing)."""
     return CloudEvent(
         id=id or new_event_id(),
         type=type,

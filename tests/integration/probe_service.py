@@ -23,6 +23,8 @@ transient_failures: dict[str, int] = {}
 # Test seam: the tick hook fails while this holds an error.
 tick_failure: list[Exception] = []
 ticks: list[tuple[datetime, datetime]] = []
+# Test seam: inspections with these codes hit a defect (until the test "ships the fix").
+broken_codes: set[str] = set()
 
 
 @handlers.on("quality.procedure-inspected")
@@ -41,7 +43,7 @@ async def on_inspected(ctx: HandlerContext, data: ProcedureInspected) -> None:
     }
     counter = {**counter, "n": counter["n"] + 1, "codes": [*counter["codes"], data.procedure_code]}
     ctx.put("counters", counter)
-    if data.procedure_code == "boom":
+    if data.procedure_code == "boom" or data.procedure_code in broken_codes:
         raise RuntimeError("a defect in the handler")
     if data.procedure_code == "nan":
         ctx.put("readings", {"_id": ctx.event.id, "lel_pct": float("nan")})

@@ -431,6 +431,17 @@ VALID: dict[str, dict[str, Any]] = {
         "reason": "not_json: the value is not JSON",
         "original": "/3tub3QganNvbg==",
     },
+    "dlq.redriven": {
+        "letters": ["0b9e1c1e-5a43-5c0e-8a4e-6f1f4d2b7c10"],
+        "topic": "ent.projects",
+        "partition": 3,
+        "offset": 42,
+        "key": "P-1",
+        "event_id": "e-42",
+        "redriven_partition": 3,
+        "redriven_offset": 97,
+        "operator": "ops@site",
+    },
 }
 
 
@@ -524,6 +535,7 @@ INVALID: list[tuple[str, dict[str, Any], str]] = [
     ("assessment.revise-period", {**VALID["assessment.revise-period"], "period": "2026-Q5"}, "period"),
     ("assessment.rank-period", {"assessed": 0}, "period"),
     ("dlq.recorded", _without(VALID["dlq.recorded"], "original"), "original"),
+    ("dlq.redriven", {**VALID["dlq.redriven"], "letters": []}, "letters"),
     # ---------------------------------------------------------------- issue 19
     (
         "safety.incident-reclassified",

@@ -205,3 +205,109 @@ def test_the_acls_let_each_service_read_and_write_its_own_work_topic_and_the_clo
         assert not [p for p in others if topic in by[("producer", p)]], f"only {service} writes {topic}"
     for service in SERVICES:
         assert Topic.CLOCK.value in by[("producer", service)]
+
+
+# --------------------------------------------------------------------------- operating it
+
+OBS = ROOT / "deploy" / "observability"
+
+
+def _mounts(svc: dict[str, Any]) -> dict[str, Path]:
+    """Container path -> host path of the files and folders a service mounts from the repo."""
+    out = {}
+    for volume in svc.get("volumes", []):
+        host, container = volume.split(":")[:2]
+        if host.startswith("./"):
+            out[container] = ROOT / host[2:]
+    return out
+
+
+def _metric_names() -> set[str]:
+    from prometheus_client import REGISTRY
+
+    import shared.metrics  # noqa: F401  (registers the project's metrics)
+
+    suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"), "gauge": ("",)}
+    names = set()
+    for family in REGISTRY.collect():
+        names.update(family.name + end for end in suffixes.get(family.type, ("",)))
+    return names
+
+
+def test_prometheus_scrapes_every_service_and_every_replica(compose: dict[str, Any]) -> None:
+    prom = compose["services"]["prometheus"]
+    assert prom["image"].startswith("prom/prometheus:")
+    [config] = [h for c, h in _mounts(prom).items() if c == "/etc/prometheus/prometheus.yml"]
+    assert f"--config.file={'/etc/prometheus/prometheus.yml'}" in prom["command"]
+    jobs = {job["job_name"]: job for job in yaml.safe_load(config.read_text())["scrape_configs"]}
+    for name, (_, port) in SERVICES.items():
+        job = jobs[name]
+        assert job["metrics_path"] == "/metrics"
+        [sd] = job["dns_sd_configs"]
+        assert sd["names"] == [name] and sd["port"] == port and sd["type"] == "A"  # every replica
+        assert name in compose["services"]
+
+
+def test_grafana_is_provisioned_with_its_data_sources_and_the_dashboard(compose: dict[str, Any]) -> None:
+    grafana = compose["services"]["grafana"]
+    assert grafana["image"].startswith("grafana/grafana:")
+    mounts = _mounts(grafana)
+    for host in mounts.values():
+        assert host.exists(), host
+    sources = yaml.safe_load(
+        mounts["/etc/grafana/provisioning/datasources"].joinpath("datasources.yml").read_text()
+    )
+    by_uid = {d["uid"]: d for d in sources["datasources"]}
+    assert (
+        by_uid["prometheus"]["type"] == "prometheus"
+        and by_uid["prometheus"]["url"] == "http://prometheus:9090"
+    )
+    assert by_uid["jaeger"]["type"] == "jaeger" and by_uid["jaeger"]["url"] == "http://jaeger:16686"
+    providers = yaml.safe_load(
+        mounts["/etc/grafana/provisioning/dashboards"].joinpath("dashboards.yml").read_text()
+    )
+    [provider] = providers["providers"]
+    assert provider["type"] == "file" and provider["options"]["path"] in mounts
+    dashboards = list(mounts[provider["options"]["path"]].glob("*.json"))
+    assert dashboards and grafana["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"].endswith(
+        "pbz.json"
+    )
+
+
+def test_the_dashboard_shows_what_an_operator_needs_from_metrics_that_exist() -> None:
+    import json
+    import re
+
+    dash = json.loads((OBS / "grafana" / "dashboards" / "pbz.json").read_text())
+    titles = " | ".join(p["title"].lower() for p in dash["panels"])
+    for wanted in ("throughput", "lag", "dead letters", "handler latency", "permits waiting"):
+        assert wanted in titles, wanted
+    known = _metric_names()
+    ids = [p["id"] for p in dash["panels"]]
+    assert len(ids) == len(set(ids)) and dash["uid"]
+    for panel in dash["panels"]:
+        assert panel["datasource"]["uid"] == "prometheus"
+        for target in panel["targets"]:
+            used = set(re.findall(r"\bpbz_[a-z_]+", target["expr"]))
+            assert used and used <= known, (panel["title"], used - known)
+            assert target["expr"].count("(") == target["expr"].count(")")
+
+
+def test_jaeger_receives_the_services_traces_over_otlp(compose: dict[str, Any]) -> None:
+    jaeger = compose["services"]["jaeger"]
+    assert jaeger["image"].startswith("jaegertracing/all-in-one:")
+    assert str(jaeger["environment"]["COLLECTOR_OTLP_ENABLED"]) == "true"
+    assert any(str(p).endswith(":16686") for p in jaeger["ports"])
+    for name in SERVICES:
+        endpoint = compose["services"][name]["environment"]["PBZ_OTLP_ENDPOINT"]
+        assert "http://jaeger:4318" in endpoint  # OTLP/HTTP, the exporter shared/tracing uses
+
+
+def test_the_command_line_in_the_image_finds_the_services(compose: dict[str, Any]) -> None:
+    import json
+
+    for name in SERVICES:
+        urls = json.loads(compose["services"][name]["environment"]["PBZ_SERVICE_URLS"])
+        assert urls == {s: f"http://{s}:{port}" for s, (_, port) in SERVICES.items()}
+    for volume in ("prometheus-data", "grafana-data"):
+        assert volume in compose["volumes"]

@@ -11,6 +11,7 @@ from services.assessment.app import definition as assessment
 from services.permit_fasttrack.app import definition as permit_fasttrack
 from services.web.settings import WebSettings
 from services.zone_registry.app import definition as zone_registry
+from shared.cli.common import CliSettings
 
 EXAMPLE = Path(__file__).resolve().parents[2] / ".env.example"
 
@@ -23,10 +24,8 @@ def listed() -> dict[str, str]:
 def test_every_setting_is_listed_with_its_default_and_nothing_else() -> None:
     example = listed()
     known: set[str] = set()
-    settings = [
-        (d.title, d.settings_cls) for d in (zone_registry, activity_log, permit_fasttrack, assessment)
-    ]
-    for title, settings_cls in [*settings, ("web", WebSettings)]:
+    owners = [(d.title, d.settings_cls) for d in (zone_registry, activity_log, permit_fasttrack, assessment)]
+    for title, settings_cls in [*owners, ("web", WebSettings), ("pbz command line", CliSettings)]:
         defaults = settings_cls.model_construct()
         for name in settings_cls.model_fields:
             if name == "instance_suffix":
