@@ -358,6 +358,13 @@ def my_roles(permit: dict[str, Any], member_id: str, inbox: Iterable[dict[str, A
     )
 
 
+def accepting_completion(permit: dict[str, Any], inbox: Iterable[dict[str, Any]]) -> bool:
+    """Is this person asked to accept the permit's completion (完工验收)? From their inbox."""
+    return any(
+        i["permit_id"] == permit["permit_id"] and i.get("what") == "completion_acceptance" for i in inbox
+    )
+
+
 def latest_block_details(permit: dict[str, Any]) -> list[dict[str, Any]]:
     """Why the permit is blocked now, in the words of its latest ``permit.blocked``."""
     for h in reversed(permit.get("history", [])):

@@ -285,6 +285,34 @@ async def permit_guardian_checkin(request: Request, permit_id: str) -> Response:
     return RedirectResponse(f"{at('permits', permit_id)}?sent=guardian", status_code=303)
 
 
+async def permit_accept_completion(request: Request, permit_id: str) -> Response:
+    """Completion acceptance (完工验收, ``permit.accept-completion`` through the permit service, as
+    this person): accept with the site restored, or refuse with the reason."""
+    user = await signed_in(request)
+    form = await request.form()
+    if not csrf_ok(request, form.get("csrf_token")):
+        return refusal(request, "csrf_failed")
+    decision = str(form.get("decision", ""))
+    if decision not in ("approve", "reject"):
+        return refusal(request, "invalid_request", status=400)
+    body: dict[str, Any] = {
+        "member_id": user.member_id,
+        "decision": decision,
+        "guards_restored": form.get("guards_restored") == "on",
+        "housekeeping_done": form.get("housekeeping_done") == "on",
+        "reason": str(form.get("reason") or "") or None,
+        "decided_at": (await services(request).now(PERMITS)).isoformat(),
+    }
+    await services(request).post(
+        PERMITS,
+        at("permits", permit_id, "accept-completion"),
+        user.token,
+        body,
+        str(form.get("key") or "") or None,
+    )
+    return RedirectResponse(f"{at('permits', permit_id)}?sent=completion", status_code=303)
+
+
 async def permit_document(request: Request, permit_id: str) -> Response:
     """The printable permit as the permit service renders it (GB 30871-2022's form)."""
     user = await signed_in(request)
@@ -356,6 +384,7 @@ ROUTES: list[tuple[str, str, Any]] = [
     ("POST", "/permits/{permit_id}/sign", permit_sign),
     ("POST", "/permits/{permit_id}/checkin", permit_checkin),
     ("POST", "/permits/{permit_id}/guardian-checkin", permit_guardian_checkin),
+    ("POST", "/permits/{permit_id}/accept-completion", permit_accept_completion),
     ("GET", "/permits/{permit_id}/document", permit_document),
 ]
 

@@ -143,6 +143,7 @@ async def permit_card(services: Services, token: str, permit_id: str, member_id:
         "permit": permit,
         "names": await names_in(services, token, permit.get("zone_id")),
         "my_roles": domain.my_roles(permit, member_id, mine["items"]),
+        "accepting": domain.accepting_completion(permit, mine["items"]),
         "preconditions": domain.preconditions(permit),
         "block_details": domain.latest_block_details(permit),
         "guardian_here": permit.get("guardian_member_id") == member_id,

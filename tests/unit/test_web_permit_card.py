@@ -132,6 +132,8 @@ ZONE = {
 class Services:
     def __init__(self) -> None:
         self.sent: list[httpx.Request] = []
+        self.permits: dict[str, dict[str, Any]] = {"WP-W1-hot_work": PERMIT}
+        self.inbox: list[dict[str, Any]] | None = None  # None: the lifting permit to sign
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
@@ -142,6 +144,8 @@ class Services:
             )
         if path == "/clock":
             return httpx.Response(200, json={"now": NOW})
+        if path == "/members/MB0001/inbox" and self.inbox is not None:
+            return httpx.Response(200, json={"items": self.inbox, "total": len(self.inbox)})
         if path == "/members/MB0001/inbox":
             assert request.headers["authorization"] == "Bearer a-token"
             item = {
@@ -161,8 +165,8 @@ class Services:
                 "sla_left_minutes": 45.0,
             }
             return httpx.Response(200, json={"items": [item], "total": 1})
-        if path == "/permits/WP-W1-hot_work":
-            return httpx.Response(200, json=PERMIT)
+        if path.startswith("/permits/") and path.split("/")[2] in self.permits:
+            return httpx.Response(200, json=self.permits[path.split("/")[2]])
         if path == "/zones/Z1":
             return httpx.Response(200, json=ZONE)
         return httpx.Response(404, json={"detail": path, "reason": "not_found"})
@@ -253,3 +257,25 @@ async def test_the_guardian_s_check_in_and_a_decision_go_through_the_permit_serv
     )
     forged = await client.post("/permits/WP-W1-hot_work/guardian-checkin", data={"site_presence": "A-3"})
     assert forged.status_code == 403 and len(fake.sent) == 2
+
+
+async def test_a_completion_to_accept_is_accepted_through_the_permit_service(site: Any) -> None:
+    client, fake = site
+    fake.permits["WP-W2-lifting"] = {**PERMIT, "permit_id": "WP-W2-lifting", "status": "completing"}
+    fake.inbox = [{"permit_id": "WP-W2-lifting", "role": "host_rep", "what": "completion_acceptance"}]
+    page = (await client.get("/permits/WP-W2-lifting")).text
+    assert 'id="accept-completion"' in page and 'action="/permits/WP-W2-lifting/sign"' not in page
+    r = await client.post(
+        "/permits/WP-W2-lifting/accept-completion",
+        data={"csrf_token": "the-csrf-token", "decision": "approve", "guards_restored": "on"},
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/permits/WP-W2-lifting?sent=completion"
+    [sent] = fake.sent
+    assert sent.url.path == "/permits/WP-W2-lifting/accept-completion"
+    body = json.loads(sent.content)
+    assert (body["decision"], body["guards_restored"], body["housekeeping_done"], body["decided_at"]) == (
+        "approve",
+        True,
+        False,
+        NOW,
+    )
