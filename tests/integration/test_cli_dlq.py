@@ -125,7 +125,7 @@ async def test_a_letter_whose_original_was_cut_is_refused() -> None:
             "reason": "too_large: over the limit",
             "original": base64.b64encode(kept).decode(),
             # A bounded letter (the faults branch): the original's full length and digest.
-            "original_length": len(original),
+            "original_bytes": len(original),
             "original_sha256": hashlib.sha256(original).hexdigest(),
         },
     )
