@@ -60,14 +60,14 @@ class Letter:
         """Why the original is not whole: a bounded letter (``DeadLetter``) keeps the whole
         value's length and SHA-256 beside the part it carries."""
         d, raw = self.data, self.original()
-        if d.get("original_truncated") is True:
-            return "the letter says the original was cut (original_truncated)"
         size = d.get("original_bytes")
         if isinstance(size, int) and size != len(raw):
             return f"the original was cut at {len(raw)} of {size} bytes"
         digest = d.get("original_sha256")
         if isinstance(digest, str) and digest.lower() != hashlib.sha256(raw).hexdigest():
             return "the original kept here does not match its original_sha256: it was cut"
+        if d.get("original_truncated") is True:
+            return "the letter says the original was cut (original_truncated)"
         return None
 
 

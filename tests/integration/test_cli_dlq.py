@@ -124,9 +124,10 @@ async def test_a_letter_whose_original_was_cut_is_refused() -> None:
             "key": "K",
             "reason": "too_large: over the limit",
             "original": base64.b64encode(kept).decode(),
-            # A bounded letter (the faults branch): the original's full length and digest.
+            # A bounded letter (DeadLetter): the original's full length and digest, and the flag.
             "original_bytes": len(original),
             "original_sha256": hashlib.sha256(original).hexdigest(),
+            "original_truncated": True,
         },
     )
     async with Bus() as bus:
