@@ -8,11 +8,12 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | md5sum | cut -c1-8)
 INFRA := deploy/local/infra.sh
 SERVICES := deploy/local/services.sh
+WEB := deploy/local/web.sh
 PYTEST_ARGS ?= -q
 DEMO_ARGS ?=
 
 .PHONY: help venv infra-up infra-down infra-status infra-clean test test-unit test-integration lint fmt \
-        run services-up services-down up down demo bench compose-config
+        run services-up services-down up down demo bench compose-config web-assets browser
 
 help:
 	@grep -E '^[a-z-]+:.*?## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -24,6 +25,12 @@ $(STAMP): pyproject.toml
 	@rm -f $(VENV)/.installed-* && touch $@
 
 venv: $(STAMP) ## create the virtualenv and install the project (once per pyproject change)
+
+web-assets: ## the web app's ECharts from the npm registry (npm ci, once per package-lock.json)
+	@$(WEB) assets
+
+browser: ## Chromium and a CJK font from Debian's packages (the web app's end-to-end tests)
+	@$(WEB) browser
 
 infra-up: venv ## start local Kafka (KRaft) + FerretDB; fetch/build on first use
 	@$(INFRA) up
@@ -37,14 +44,14 @@ infra-status:
 infra-clean: ## stop local infra and delete its data
 	@$(INFRA) clean
 
-test: venv ## everything: unit + integration on the real broker and server
+test: venv web-assets browser ## everything: unit + integration on the real broker and server
 	@$(INFRA) up
 	@status=0; $(PY) -m pytest $(PYTEST_ARGS) || status=$$?; $(INFRA) down; exit $$status
 
 test-unit: venv ## unit tests only (no infrastructure)
 	$(PY) -m pytest $(PYTEST_ARGS) tests/unit
 
-test-integration: venv infra-up ## integration tests only (leaves infra running)
+test-integration: venv web-assets browser infra-up ## integration tests only (leaves infra running)
 	$(PY) -m pytest $(PYTEST_ARGS) tests/integration
 
 lint: venv ## ruff + mypy
@@ -56,7 +63,7 @@ fmt: venv
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-run: venv ## the whole system in the foreground, playing the demo month (Ctrl-C stops all)
+run: venv web-assets ## the whole system in the foreground, playing the demo month (Ctrl-C stops all)
 	@echo "make run replays the demo month on fresh local data (previous .local Kafka/FerretDB data is reset)"
 	@$(INFRA) clean >/dev/null
 	@$(INFRA) up
@@ -69,7 +76,7 @@ demo: venv ## the month as fast as possible, then the report checked against gro
 	@status=0; $(PY) -m services.simulator demo --json .local/demo-report.json $(DEMO_ARGS) || status=$$?; \
 	  $(SERVICES) down; exit $$status
 
-services-up: venv infra-up ## every service in the background (pid files under .local/run)
+services-up: venv web-assets infra-up ## every service in the background (pid files under .local/run)
 	@$(SERVICES) up
 
 services-down: ## stop background services

@@ -166,6 +166,11 @@ class TokenVerifier:
             async with self._lock:
                 if time.monotonic() - self._tried_at > self.jwks_min_refresh_s:
                     await self._refresh()
+        elif kid not in self._keys and self._lock.locked():
+            # A fetch is under way (concurrent first requests): wait for its keys rather
+            # than answer 503 without any.
+            async with self._lock:
+                pass
         if kid in self._keys:
             return self._keys[kid]
         if not self._keys:

@@ -37,7 +37,7 @@ from faststream.kafka.message import FAKE_CONSUMER, KafkaAckableMessage
 from faststream.specification import AsyncAPI, Specification, get_asyncapi_html
 from motor.motor_asyncio import AsyncIOMotorClient, AsyncIOMotorDatabase
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from . import http, tracing
 from .actor import Actor
@@ -453,6 +453,13 @@ class Readiness(BaseModel):
     clock: ClockState | None = None
 
 
+class ClockView(BaseModel):
+    """The service's "now": the machine's clock, or the last ``clock.ticked`` in events mode."""
+
+    now: datetime
+    mode: str = Field(description="wall | events")
+
+
 class CommandAccepted(BaseModel):
     """A command was put on its topic; the answer arrives as an event correlated to ``command_id``."""
 
@@ -560,6 +567,12 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings | None =
         return Readiness(
             status="ready" if ok else "not_ready", service=definition.title, checks=checks, clock=clock
         )
+
+    @ops.get("/clock", response_model=ClockView)
+    async def clock(runtime: RuntimeDep) -> ClockView:
+        """What time it is for this service: a client that stamps a command's own times (the web
+        app's signature, check-in) takes them from here, so they agree with an event-driven clock."""
+        return ClockView(now=runtime.clock.now(), mode=runtime.settings.clock)
 
     @ops.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
     async def metrics() -> Response:

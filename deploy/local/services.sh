@@ -18,8 +18,9 @@ export PBZ_GROUP_INSTANCE_ID="${PBZ_GROUP_INSTANCE_ID-local}"
 
 OFFSET="${PBZ_PORT_OFFSET:-0}"
 declare -A PORTS=([zone_registry]=$((8001 + OFFSET)) [activity_log]=$((8002 + OFFSET))
-  [permit_fasttrack]=$((8003 + OFFSET)) [assessment]=$((8004 + OFFSET)))
-ORDER=(zone_registry activity_log permit_fasttrack assessment)
+  [permit_fasttrack]=$((8003 + OFFSET)) [assessment]=$((8004 + OFFSET)) [web]=$((8000 + OFFSET)))
+# The web app reads the four services' HTTP APIs (it has no Kafka consumer of its own).
+ORDER=(zone_registry activity_log permit_fasttrack assessment web)
 
 present() { for s in "${ORDER[@]}"; do [ -f "services/$s/__main__.py" ] && echo "$s"; done; }
 
@@ -27,8 +28,13 @@ urls() {
   echo "Services:"
   for s in $(present); do
     p=${PORTS[$s]}
+    [ "$s" = web ] && continue
     printf '  %-17s http://127.0.0.1:%s  (docs /docs, /healthz, /readyz, /metrics, /asyncapi)\n' "${s//_/-}" "$p"
   done
+  if [ -f services/web/__main__.py ]; then
+    echo "Dashboard (数据大屏): http://127.0.0.1:${PORTS[web]}/dashboard — sign in as po0001 / pbz-demo;"
+    echo "  a signer's phone screen: http://127.0.0.1:${PORTS[web]}/inbox as mb0001... (English: the 'English' link)"
+  fi
   local idp="http://127.0.0.1:$((8080 + OFFSET))/realms/pbz"
   echo "Every route but /healthz, /readyz, /metrics, /docs needs a token. Sign in as a demo person"
   echo "(members MB0001..., party office PO0001, HSE HS0001; password pbz-demo) at $idp:"

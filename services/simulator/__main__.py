@@ -178,6 +178,11 @@ def _run(
             print("\nThe services keep running with the month's data:", flush=True)
             for name, port in PORTS.items():
                 print(f"  {name:<17} http://127.0.0.1:{port + settings.port_offset}/docs", flush=True)
+            print(
+                f"The dashboard (数据大屏): http://127.0.0.1:{8000 + settings.port_offset}/dashboard?period="
+                f"{start[:7]} (party office po0001 / pbz-demo)",
+                flush=True,
+            )
             print(token_help(settings), flush=True)
             print("Ctrl-C stops everything.", flush=True)
             await asyncio.Event().wait()  # until Ctrl-C

@@ -142,6 +142,28 @@ def test_keycloak_runs_the_demo_realm_and_every_service_checks_its_tokens(compos
         assert svc[name]["depends_on"]["keycloak"]["condition"] == "service_healthy"
 
 
+def test_the_web_app_reads_the_services_and_signs_in_at_keycloak(compose: dict[str, Any]) -> None:
+    web = compose["services"]["web"]
+    assert web["command"] == ["python", "-m", "services.web"]
+    assert (ROOT / "services/web/__main__.py").exists()
+    assert web["build"]["dockerfile"] == "deploy/Dockerfile" and web["restart"] == "unless-stopped"
+    env = web["environment"]
+    for name, (_, port) in SERVICES.items():
+        assert env[f"PBZ_WEB_{name.replace('-', '_').upper()}_URL"] == f"http://{name}:{port}"
+        assert web["depends_on"][name]["condition"] == "service_healthy"
+    # The browser signs in at localhost:8080 (the tokens' issuer), the app fetches the provider's
+    # configuration over the compose network, and the provider redirects back to port 8000.
+    assert env["PBZ_OIDC_ISSUER"] == "http://localhost:8080/realms/pbz"
+    assert env["PBZ_WEB_OIDC_METADATA_URL"].startswith("http://keycloak:8080/realms/pbz/")
+    assert env["PBZ_WEB_PUBLIC_URL"] == "http://localhost:8000" and env["PBZ_HTTP_PORT"] == "8000"
+    assert web["ports"] == ["8000:8000"] and "8000/healthz" in " ".join(web["healthcheck"]["test"])
+    assert web["depends_on"]["keycloak"]["condition"] == "service_healthy"
+    # Its ECharts is built from the committed npm lock file into the image.
+    docker = (ROOT / "deploy/Dockerfile").read_text()
+    assert "npm ci" in docker and "COPY services/web/package.json services/web/package-lock.json" in docker
+    assert "static/vendor/echarts.min.js" in docker
+
+
 def test_the_scram_profile_gives_every_service_its_own_principal() -> None:
     from services.kafka_acls import grants
 

@@ -123,3 +123,28 @@ async def test_a_symmetric_token_is_refused_before_any_key_is_looked_up() -> Non
         await v.verify(forged)
     assert refused.value.reason == HttpReason.TOKEN_INVALID and provider.fetches == 0
     await v.aclose()
+
+
+async def test_concurrent_first_requests_wait_for_the_one_fetch_of_the_keys() -> None:
+    # A cold service read by several requests at once (the web app's dashboard asks a service
+    # for three things in parallel): all are answered with the keys of one fetch, none 503.
+    import asyncio
+
+    provider = Provider()
+    key = provider.add("k1")
+    slow = provider.handler
+
+    async def slow_handler(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0.2)
+        return slow(request)
+
+    v = TokenVerifier(
+        issuer=ISSUER,
+        audience="pbz-services",
+        jwks_url=f"{ISSUER}/protocol/openid-connect/certs",
+        transport=httpx.MockTransport(slow_handler),
+    )
+    subjects = await asyncio.gather(*(v.verify(token(key, "k1", sub=f"MB000{i}")) for i in range(5)))
+    assert [s.subject for s in subjects] == [f"MB000{i}" for i in range(5)]
+    assert provider.fetches == 1
+    await v.aclose()
