@@ -127,7 +127,7 @@ class ServiceSettings(BaseSettings):
             if "mongo_url" not in self.model_fields_set:
                 self.mongo_url = f"mongodb://127.0.0.1:{27017 + self.port_offset}"
             if "oidc_issuer" not in self.model_fields_set:
-                self.oidc_issuer = f"http://127.0.0.1:{8080 + self.port_offset}/realms/pbz"
+                self.oidc_issuer = local_issuer(self.port_offset)
         return self
 
     def kafka_security_options(self) -> BaseSecurity | None:
@@ -176,3 +176,8 @@ class ServiceSettings(BaseSettings):
         if self.topic_min_insync_replicas:
             return self.topic_min_insync_replicas
         return 2 if self.topic_replication >= 3 else 1
+
+
+def local_issuer(port_offset: int) -> str:
+    """The local Keycloak realm's URL (deploy/local/infra.sh), moved by PBZ_PORT_OFFSET."""
+    return f"http://127.0.0.1:{8080 + port_offset}/realms/pbz"

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import typer
 from pydantic import Field, field_validator
 
-from ..settings import ServiceSettings
+from ..settings import ServiceSettings, local_issuer
 
 # The services: Kafka name -> (python package, default HTTP port).
 SERVICES: dict[str, tuple[str, int]] = {
@@ -56,7 +56,7 @@ class CliSettings(ServiceSettings):
 
     def issuer(self) -> str:
         if "oidc_issuer" not in self.model_fields_set:
-            return f"http://127.0.0.1:{8080 + self.port_offset}/realms/pbz"
+            return local_issuer(self.port_offset)
         return self.oidc_issuer.rstrip("/")
 
     def headers(self) -> dict[str, str]:
