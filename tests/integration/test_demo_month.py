@@ -151,6 +151,11 @@ async def test_a_short_month_replayed_through_the_whole_system_matches_the_groun
 
 
 PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+# Event ids, trace ids and digests are hex: eleven of their digits in a row can read as a
+# mobile number (CI met '…16073779491…' inside one), so identifiers are blanked first.
+IDENTIFIER = re.compile(
+    r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b|\b(?=[0-9a-f]*[a-f])[0-9a-f]{16,}\b"
+)
 
 
 async def test_no_service_log_holds_a_phone_number(month: Month) -> None:
@@ -161,7 +166,8 @@ async def test_no_service_log_holds_a_phone_number(month: Month) -> None:
     # The log is there, and it is the month's: the pipeline's line for every roster entry.
     assert text.count("zone.add-member -> zone.member-joined") == len(phones)
     assert not [p for p in phones if p in text]
-    assert not PHONE.findall(text)
+    bare = IDENTIFIER.sub("<id>", text)
+    assert not [line for line in bare.splitlines() if PHONE.search(line)]
 
 
 def test_every_api_keeps_its_contract_on_the_month_s_data(month: Month) -> None:
