@@ -76,6 +76,9 @@ demo: venv ## the month as fast as possible, then the report checked against gro
 	@status=0; $(PY) -m services.simulator demo --json .local/demo-report.json $(DEMO_ARGS) || status=$$?; \
 	  $(SERVICES) down; exit $$status
 
+bench: venv ## figures of issue 17: the demo month, the raw/batched pipe, each service's rate, permit latency, RSS
+	@bash bench/run.sh
+
 services-up: venv web-assets infra-up ## every service in the background (pid files under .local/run)
 	@$(SERVICES) up
 

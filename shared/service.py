@@ -107,7 +107,7 @@ class Runtime:
             [host.strip() for host in settings.kafka_bootstrap.split(",") if host.strip()],
             client_id=f"pbz-{definition.title}",
             log_level=logging.DEBUG,  # FastStream's per-message lines; ours say more
-            enable_idempotence=True,
+            **settings.kafka_producer_options(),  # batched, compressed, acks=all, idempotent
             security=settings.kafka_security_options(),  # SASL/SCRAM: this service's own principal
         )
         self.pipeline = Pipeline(

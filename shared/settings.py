@@ -63,6 +63,12 @@ class ServiceSettings(BaseSettings):
     topic_min_insync_replicas: int = Field(0, ge=0)
     # Where a consumer group with no committed offset starts reading.
     auto_offset_reset: Literal["earliest", "latest"] = "earliest"
+    # The producer batches: a batch leaves when it is full (max_batch_bytes) or has waited
+    # linger_ms, compressed; every send is acknowledged by all in-sync replicas (acks=all)
+    # and idempotent — neither can be turned off.
+    kafka_linger_ms: int = Field(2, ge=0, le=1000)
+    kafka_compression: Literal["none", "gzip", "lz4", "zstd"] = "lz4"
+    kafka_max_batch_bytes: int = Field(262_144, ge=16_384, le=1_000_000)
     # Traces: spans exported over OTLP/HTTP to this endpoint (e.g. http://jaeger:4318);
     # empty = tracing off (the trace context is still carried from event to event).
     otlp_endpoint: str = ""
@@ -129,6 +135,16 @@ class ServiceSettings(BaseSettings):
             if "oidc_issuer" not in self.model_fields_set:
                 self.oidc_issuer = local_issuer(self.port_offset)
         return self
+
+    def kafka_producer_options(self) -> dict[str, Any]:
+        """The producer's batching, compression and durability (aiokafka/FastStream keywords)."""
+        return {
+            "linger_ms": self.kafka_linger_ms,
+            "compression_type": None if self.kafka_compression == "none" else self.kafka_compression,
+            "max_batch_size": self.kafka_max_batch_bytes,
+            "acks": "all",
+            "enable_idempotence": True,
+        }
 
     def kafka_security_options(self) -> BaseSecurity | None:
         """FastStream's security for the broker connection (None: plaintext)."""

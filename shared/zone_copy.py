@@ -76,6 +76,7 @@ async def zone_for_project(ctx: HandlerContext, project_id: str) -> dict[str, An
         await ctx.db[ZONES]
         .find({"project_ids": project_id, "status": {"$ne": "closed"}})
         .sort("_id", 1)
+        .limit(1)  # a cursor left open holds a FerretDB connection (and its SQLite rows)
         .to_list(1)
     )
     return docs[0] if docs else None

@@ -64,7 +64,9 @@ async def secretary_of_member(db: AsyncIOMotorDatabase[Any], secretary_id: str, 
 
     (The roster is checked here: FerretDB has neither ``$elemMatch`` on fields nor ``$all``
     through an array of documents; the zones holding the member are few.)"""
-    async for zone in db[zone_copy.ZONES].find({"members.member_id": member_id}, {"members": 1}):
+    # Read to the end: a cursor left open holds a FerretDB connection (and its SQLite rows).
+    zones = await db[zone_copy.ZONES].find({"members.member_id": member_id}, {"members": 1}).to_list(None)
+    for zone in zones:
         if any(m["member_id"] == secretary_id and m["zone_role"] == "secretary" for m in zone["members"]):
             return True
     return False

@@ -42,6 +42,7 @@ INDEXES = [
     Index(PERMITS, [("requested_at", 1)]),
     Index(PERMITS, [("kind", 1), ("status", 1)]),
     Index(OPEN, [("project_id", 1), ("status", 1)]),
+    Index(OPEN, [("project_id", 1)]),  # open_in_project: FerretDB matches an index to the whole filter
     Index(OPEN, [("due_at", 1)]),
     Index(OPEN, [("waiting_members", 1)]),
     Index(OPEN, [("zone_id", 1), ("waiting_on_roles", 1)]),

@@ -338,10 +338,12 @@ class Player:
     # ---------------------------------------------------------------- catching up
 
     async def lag(self) -> dict[str, int]:
-        committed: dict[str, dict[TopicPartition, int]] = {}
-        for group in self.groups:
-            offsets = await self.admin.list_consumer_group_offsets(group)
-            committed[group] = {tp: m.offset for tp, m in offsets.items() if m.offset >= 0}
+        # The groups are asked together: each answer is a round trip to the coordinator.
+        answers = await asyncio.gather(*(self.admin.list_consumer_group_offsets(g) for g in self.groups))
+        committed: dict[str, dict[TopicPartition, int]] = {
+            group: {tp: m.offset for tp, m in offsets.items() if m.offset >= 0}
+            for group, offsets in zip(self.groups, answers, strict=True)
+        }
         # End offsets are read after the commits: anything a service published before
         # committing its input shows up as another service's lag.
         tps = [tp for t in {t for ts in self.groups.values() for t in ts} for tp in self.group_tps[t]]

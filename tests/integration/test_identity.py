@@ -587,3 +587,29 @@ async def test_only_a_source_trusted_by_name_may_send_a_command_without_an_actor
         assert [(h["command_id"], h["actor"]) for h in history] == [
             (trusted.id, {"type": "system", "id": "hr-sync", "roles": []})
         ]
+
+
+async def test_an_expiring_token_is_renewed_by_its_refresh_token_not_a_second_password_sign_in() -> None:
+    """The simulator keeps a month of people signed in: renewing by refresh token costs the
+    provider no password hash, and the renewed token is the same person's, valid."""
+    from services.simulator.identity import Identity
+
+    async with Identity.from_settings() as ids:
+        first = await ids.token(REP)
+        kept = ids._tokens[REP]
+        assert kept.refresh is not None
+        kept.expires_at = time.monotonic()  # as if its lifetime had passed
+        sent: list[str] = []
+        post = ids._http.post
+
+        async def spying(url: str, *, data: dict[str, str]) -> httpx.Response:
+            sent.append(data["grant_type"])
+            return await post(url, data=data)
+
+        ids._http.post = spying  # type: ignore[method-assign]
+        renewed = await ids.token(REP)
+        assert sent == ["refresh_token"]
+        assert renewed != first
+        claims = jwt.decode(renewed, options={"verify_signature": False})
+        assert claims["sub"] == jwt.decode(first, options={"verify_signature": False})["sub"]
+        assert (await ids.verifier.verify(renewed)).actor() == kept.actor

@@ -1,0 +1,108 @@
+"""Permit decision latency: the last fact in -> ``permit.issued`` out, at a steady rate.
+
+    PBZ_PORT_OFFSET=... .venv/bin/python -m bench.permit_latency [--permits 250] [--rate 50]
+
+One permit-fasttrack instance (in this process, a fresh group and database) on the local
+broker and store. ``permits`` general-work permits are planned over ten zones and signed by
+two of their three signers; once the service has caught up, the third signature of each is
+sent at ``rate`` per second, and the time from just before that send to the producer
+timestamp of its ``permit.issued`` is measured. Prints p50 / p95 / p99 / max; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import time
+
+import orjson
+import typer
+from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
+
+from bench.services import lag
+from services.permit_fasttrack.app import definition
+from shared.events import Topic
+from tests.integration.permit_site import Site, at, tag
+from tests.support import KAFKA, Bus, running
+
+ZONES = 10
+
+
+async def measure(permits: int, rate: float) -> dict[str, float]:
+    t = tag()
+    async with Bus() as bus, running(definition, log_level="WARNING") as rt:
+        out = await bus.watch(Topic.PERMIT_EVENTS.value)
+        sites = [Site(bus, out, f"Z-{t}-{z}", f"P-{t}-{z}") for z in range(ZONES)]
+        for site in sites:
+            await site.start(rt, at(6))
+        ids = [f"WP-W{i}-{t}-GW" for i in range(permits)]
+        for i in range(permits):
+            await sites[i % ZONES].plan(f"W{i}-{t}", [], at(9), at(17), at(7))
+        await _caught_up(rt)
+        for i, permit in enumerate(ids):
+            for role in ("host_rep", "construction_lead"):
+                await sites[i % ZONES].sign(permit, role, at(7, 10))
+        await _caught_up(rt)
+        sent: dict[str, float] = {}
+        started = time.perf_counter()
+        for i, permit in enumerate(ids):
+            await asyncio.sleep(max(0.0, started + i / rate - time.perf_counter()))
+            sent[permit] = time.time()
+            await sites[i % ZONES].sign(permit, "supervision_engineer", at(7, 20))
+        issued = await _issued(out, set(ids))
+    latencies = sorted(1000 * (issued[p] - sent[p]) for p in ids)
+    q = statistics.quantiles(latencies, n=100)
+    figures = {"p50": q[49], "p95": q[94], "p99": q[98], "max": latencies[-1]}
+    print(
+        f"permit decision latency at {rate:.0f}/s over {permits} permits: p50 {figures['p50']:.0f} ms, "
+        f"p95 {figures['p95']:.0f} ms, p99 {figures['p99']:.0f} ms, max {figures['max']:.0f} ms "
+        f"(load {os.getloadavg()[0]:.1f})",
+        flush=True,
+    )
+    return figures
+
+
+async def _caught_up(rt: object) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
+    ends = AIOKafkaConsumer(bootstrap_servers=KAFKA, enable_auto_commit=False)
+    await admin.start()
+    await ends.start()
+    try:
+        await ends._client.force_metadata_update()
+        topics = [t.value for t in rt.topics]  # type: ignore[attr-defined]
+        group = rt.settings.group_id(definition.title)  # type: ignore[attr-defined]
+        while await lag(admin, ends, group, topics) > 0:  # noqa: ASYNC110 (polling Kafka)
+            await asyncio.sleep(0.05)
+    finally:
+        await ends.stop()
+        await admin.close()
+
+
+async def _issued(out: object, wanted: set[str], timeout: float = 300.0) -> dict[str, float]:
+    """The producer timestamp (s) of each permit's first ``permit.issued``."""
+    deadline = time.monotonic() + timeout
+    found: dict[str, float] = {}
+    seen = 0
+    while len(found) < len(wanted):
+        records = out.records  # type: ignore[attr-defined]
+        for r in records[seen:]:
+            event = orjson.loads(r.value)
+            if event.get("type") == "permit.issued":
+                permit = event["data"]["permit"]["permit_id"]
+                if permit in wanted and permit not in found:
+                    found[permit] = r.timestamp / 1000
+        seen = len(records)
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{len(wanted) - len(found)} permits not issued in {timeout:.0f} s")
+        await asyncio.sleep(0.05)
+    return found
+
+
+def main(permits: int = 250, rate: float = 50.0) -> None:
+    asyncio.run(measure(permits, rate))
+
+
+if __name__ == "__main__":
+    typer.run(main)

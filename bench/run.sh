@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# make bench: every figure of issue 17 in one run, on fresh local infrastructure (started and
+# stopped here; PBZ_PORT_OFFSET moves it). Prints figures; asserts nothing (a shared machine).
+#   1. the demo month: wall time, answers checked against the ground truth, each service's
+#      peak RSS (VmHWM of its process at the end of the month)
+#   2. the physical ceiling: raw pipe, one insert per message, one insert_many per batch
+#   3. each service draining the month from its topics: events/s on its main input, and as a
+#      share of the raw pipe
+#   4. the permit decision latency at 50 decisions per second
+set -uo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+PY=.venv/bin/python
+INFRA=deploy/local/infra.sh
+SERVICES=deploy/local/services.sh
+OUT=.local/bench
+RUN=.local/run
+mkdir -p "$OUT"
+cores=$(nproc)
+mem=$(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)
+echo "== make bench, $(date -u +%Y-%m-%dT%H:%MZ), $cores cores, $mem, load $(cut -d' ' -f1-3 /proc/loadavg)"
+"$INFRA" clean >/dev/null
+"$INFRA" up || exit 1
+trap '"$SERVICES" down >/dev/null 2>&1; "$INFRA" down' EXIT
+
+echo "== 1. the demo month (services as processes, event clock)"
+"$SERVICES" up >/dev/null || exit 1
+t0=$(date +%s.%N)
+"$PY" -m services.simulator demo --json "$OUT/demo-report.json" >"$OUT/demo.log" 2>&1
+demo_status=$?
+t1=$(date +%s.%N)
+grep -E "events|match|MISMATCH|wall|caught" "$OUT/demo.log" | tail -n 12
+printf '  demo month: %.1f s wall (simulator start to report), exit %d (%s)\n' "$(echo "$t1 - $t0" | bc)" \
+  "$demo_status" "$([ "$demo_status" = 0 ] && echo "every answer matches the ground truth" || echo "see $OUT/demo.log")"
+for s in zone_registry activity_log permit_fasttrack assessment; do
+  pid=$(cat "$RUN/$s.pid" 2>/dev/null) || continue
+  hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status" 2>/dev/null)
+  rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status" 2>/dev/null)
+  printf '  %-17s peak RSS %4d MB, RSS now %4d MB\n' "${s//_/-}" "$((${hwm:-0} / 1024))" "$((${rss:-0} / 1024))"
+done
+"$SERVICES" down >/dev/null
+
+echo "== 2. the pipe beside the services (one Python consumer, same broker and store)"
+"$PY" -m bench.pipe --events 20000 | tee "$OUT/pipe.txt"
+raw=$(awk '$1 == "raw" {print $2}' "$OUT/pipe.txt")
+
+echo "== 3. each service on its main input"
+"$PY" -m bench.services --raw "${raw:-0}"
+
+echo "== 4. permit decisions"
+"$PY" -m bench.permit_latency --permits 250 --rate 50
