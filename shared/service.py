@@ -516,38 +516,8 @@ async def accept(
     return CommandAccepted(command_id=event.id, type=event_type, topic=topic)
 
 
-def create_app(definition: ServiceDefinition, settings: ServiceSettings | None = None) -> FastAPI:
-    settings = settings or definition.settings_cls()
-
-    verifier = TokenVerifier(
-        issuer=settings.oidc_issuer,
-        audience=settings.oidc_audience,
-        jwks_url=settings.jwks_url,
-        algorithms=settings.oidc_algorithms,
-        leeway_s=settings.oidc_leeway_s,
-        jwks_max_age_s=settings.oidc_jwks_max_age_s,
-    )
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = Runtime(definition, settings)
-        app.state.runtime = runtime
-        # The port opens now; /readyz stays red until the group join has assigned partitions.
-        runtime.start_in_background()
-        try:
-            yield
-        finally:
-            await runtime.stop()
-            await verifier.aclose()
-
-    app = FastAPI(
-        title=f"pbz {definition.title}",
-        description=definition.description,
-        version="1.0.0",
-        lifespan=lifespan,
-    )
-    app.state.verifier = verifier
-    http.install(app, settings)
+def operations_router(definition: ServiceDefinition) -> APIRouter:
+    """Health, readiness, clock, metrics and AsyncAPI: open to operators' probes, no token."""
     ops = APIRouter(tags=["operations"])
 
     @ops.get("/healthz", response_model=Health)
@@ -589,7 +559,42 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings | None =
     async def asyncapi_html(runtime: RuntimeDep) -> HTMLResponse:
         return HTMLResponse(get_asyncapi_html(runtime.asyncapi()))
 
-    app.include_router(ops)
+    return ops
+
+
+def create_app(definition: ServiceDefinition, settings: ServiceSettings | None = None) -> FastAPI:
+    settings = settings or definition.settings_cls()
+
+    verifier = TokenVerifier(
+        issuer=settings.oidc_issuer,
+        audience=settings.oidc_audience,
+        jwks_url=settings.jwks_url,
+        algorithms=settings.oidc_algorithms,
+        leeway_s=settings.oidc_leeway_s,
+        jwks_max_age_s=settings.oidc_jwks_max_age_s,
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = Runtime(definition, settings)
+        app.state.runtime = runtime
+        # The port opens now; /readyz stays red until the group join has assigned partitions.
+        runtime.start_in_background()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+            await verifier.aclose()
+
+    app = FastAPI(
+        title=f"pbz {definition.title}",
+        description=definition.description,
+        version="1.0.0",
+        lifespan=lifespan,
+    )
+    app.state.verifier = verifier
+    http.install(app, settings)
+    app.include_router(operations_router(definition))
     # Every route of the service's own routers needs a valid bearer token (the operational
     # ones above do not); 401/403/503 and the shared 400/422 are documented on each.
     # Rebuilding a store is an operator's act (pbz replay sends an operator's token).

@@ -261,6 +261,25 @@ REDRIVE_EXAMPLE = """Example:
 """
 
 
+def letter_json(x: Letter) -> str:
+    """One letter as a JSON line (without its original bytes)."""
+    return json.dumps(
+        {
+            "number": x.number,
+            "id": x.id,
+            "time": x.time.isoformat(),
+            "status": x.status,
+            **{k: v for k, v in x.data.items() if k != "original"},
+        }
+    )
+
+
+def dry_run_report(chosen: list[Letter], skipped: int, tz: ZoneInfo) -> None:
+    for x in chosen:
+        typer.echo(("would refuse " if x.cut() else "would re-drive ") + row(x, tz))
+    typer.echo(f"{len(chosen)} letters would be re-driven or refused; {skipped} already re-driven before")
+
+
 def register(app: typer.Typer) -> None:
     dlq = typer.Typer(help="Dead letters: list, show, re-drive.", no_args_is_help=True)
     app.add_typer(dlq, name="dlq")
@@ -283,20 +302,7 @@ def register(app: typer.Typer) -> None:
             letters = [x for x in letters if x.status == "pending"]
         tz = ZoneInfo(cfg.timezone)
         for x in letters:
-            if as_json:
-                typer.echo(
-                    json.dumps(
-                        {
-                            "number": x.number,
-                            "id": x.id,
-                            "time": x.time.isoformat(),
-                            "status": x.status,
-                            **{k: v for k, v in x.data.items() if k != "original"},
-                        }
-                    )
-                )
-            else:
-                typer.echo(row(x, tz))
+            typer.echo(letter_json(x) if as_json else row(x, tz))
         note(f"{len(letters)} letters")
 
     @dlq.command("show", epilog=SHOW_EXAMPLE)
@@ -333,12 +339,7 @@ def register(app: typer.Typer) -> None:
         chosen = [x for x in letters if x.redrive is None]
         skipped = len(letters) - len(chosen)
         if dry_run:
-            tz = ZoneInfo(cfg.timezone)
-            for x in chosen:
-                typer.echo(("would refuse " if x.cut() else "would re-drive ") + row(x, tz))
-            typer.echo(
-                f"{len(chosen)} letters would be re-driven or refused; {skipped} already re-driven before"
-            )
+            dry_run_report(chosen, skipped, ZoneInfo(cfg.timezone))
             return
         out = run(redrive(cfg, chosen, wait, operator), cfg)
         report(out, chosen, skipped, wait)
