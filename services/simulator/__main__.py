@@ -77,9 +77,13 @@ async def play_and_report(
     world = build_world(seed=seed, zones=zones, host_units=host_units, units=units, start=start)
     plan = build_plan(world, start, days, seed)
 
+    started = time.monotonic()
+
     def say(line: str) -> None:
         if narrate:
             print(line, flush=True)
+        elif line.startswith("— "):  # a played day's summary: the progress of a fast month
+            print(f"{line}  [{time.monotonic() - started:.0f} s]", flush=True)
 
     print(
         f"Playing {days} days from {start.isoformat()}: {len(world.zones)} zones planned over "
