@@ -61,10 +61,11 @@ def envelope(i: int, size: int) -> bytes:
 
 
 class Pipe:
-    def __init__(self, settings: ServiceSettings, events: int, size: int) -> None:
+    def __init__(self, settings: ServiceSettings, events: int, size: int, batch: int = 100) -> None:
         self.settings = settings
         self.events = events
         self.size = size
+        self.batch = batch  # records per fetch and partition (the ceiling: one fetch, one batch)
         run = uuid.uuid4().hex[:8]
         self.topic_in = f"bench.pipe.{run}.in"
         self.topic_out = f"bench.pipe.{run}.out"
@@ -110,7 +111,7 @@ class Pipe:
             group_id=f"bench-pipe-{name.replace(' ', '-')}-{uuid.uuid4().hex[:6]}",
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            max_poll_records=self.settings.batch_max_records * PARTITIONS,
+            max_poll_records=self.batch * PARTITIONS,
         )
         await producer.start()
         await consumer.start()
@@ -119,7 +120,7 @@ class Pipe:
         started: float | None = None
         try:
             while seen < self.events:
-                fetched = await consumer.getmany(timeout_ms=1000, max_records=self.settings.batch_max_records)
+                fetched = await consumer.getmany(timeout_ms=1000, max_records=self.batch)
                 if started is None and fetched:
                     started = time.perf_counter()
                 await asyncio.gather(*(step(tp, records) for tp, records in fetched.items()))
@@ -176,9 +177,9 @@ def _doc(r: ConsumerRecord[bytes, bytes]) -> dict[str, Any]:
     return {"_id": f"{r.topic}/{r.partition}/{r.offset}", "id": event["id"], "data": event["data"]}
 
 
-async def measure(events: int = 20_000, size: int = 1024) -> dict[str, float]:
+async def measure(events: int = 20_000, size: int = 1024, batch: int = 100) -> dict[str, float]:
     settings = ServiceSettings()
-    pipe = Pipe(settings, events, size)
+    pipe = Pipe(settings, events, size, batch)
     print(
         f"pipe: {events} events of {size} bytes, {PARTITIONS} partitions, one consumer; producer "
         f"linger {settings.kafka_linger_ms} ms, {settings.kafka_compression}, acks=all, idempotent"
@@ -195,8 +196,8 @@ async def measure(events: int = 20_000, size: int = 1024) -> dict[str, float]:
     return figures
 
 
-def main(events: int = 20_000, size: int = 1024) -> None:
-    asyncio.run(measure(events, size))
+def main(events: int = 20_000, size: int = 1024, batch: int = 100) -> None:
+    asyncio.run(measure(events, size, batch))
 
 
 if __name__ == "__main__":
