@@ -99,7 +99,7 @@ async def play_and_report(
     ) as player:
         stats = await player.play()
         await player.caught_up()
-    report = await build_report(clients, plan, player.zone_ids, stats)
+    report = await build_report(clients, plan, player.zone_ids, stats, player.observed())
     print(render(report), flush=True)
     if json_path is not None:
         payload = {**report.data, "mismatches": report.mismatches, "ok": report.ok, "seed": seed}

@@ -117,7 +117,7 @@ async def month(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Month
                 ) as player:
                     stats = await player.play()
                     await player.caught_up()
-                report = await build_report(clients, plan, player.zone_ids, stats)
+                report = await build_report(clients, plan, player.zone_ids, stats, player.observed())
                 print(render(report))
                 seen = await read_with_the_cloudevents_sdk(emitted)
         yield Month(world, plan, report, stats, seen, log, suffix)
