@@ -65,6 +65,10 @@ class GroundTruth:
     zones_by_mode: dict[str, int] = field(default_factory=dict)
     # zone key -> rules that must be unmet (every other rule must be met)
     unmet_rules: dict[str, set[str]] = field(default_factory=dict)
+    # zone key -> rules of 三会一课 / organisational life judged at the month's close, and the
+    # ones it must have missed (issue 19; they count in the party-building indicator)
+    org_life_due: dict[str, set[str]] = field(default_factory=dict)
+    org_life_unmet: dict[str, set[str]] = field(default_factory=dict)
     # permit id -> reasons it must have been blocked with at some point (empty: never blocked)
     blocked_reasons: dict[str, set[str]] = field(default_factory=dict)
     rejected_permits: set[str] = field(default_factory=set)  # rejected, then resubmitted
@@ -134,6 +138,22 @@ class Plan:
         """Far enough past the month's end for the cadence check (24 h grace) and the assessment close."""
         _, month_end = period_days(month_of(self.last_day))
         return at(month_end + timedelta(days=4), 0, 0)
+
+
+MONTHLY_ORG_LIFE = {"branch_committee_meeting", "party_group_meeting", "theme_party_day_on_fixed_day"}
+QUARTERLY_ORG_LIFE = {"party_members_meeting", "party_class"}
+YEARLY_ORG_LIFE = {"organisational_life_meeting", "member_appraisal"}
+
+
+def org_life_due(period: str) -> set[str]:
+    """The rules of 《中国共产党支部工作条例（试行）》 judged when a month closes: the monthly
+    ones, the quarterly ones at a quarter's end, the yearly ones in December."""
+    month = int(period[5:7])
+    return (
+        MONTHLY_ORG_LIFE
+        | (QUARTERLY_ORG_LIFE if month % 3 == 0 else set())
+        | (YEARLY_ORG_LIFE if month == 12 else set())
+    )
 
 
 def check_days(start: date, days: int) -> None:
@@ -355,6 +375,21 @@ class _Month:
         self.activity(zm, active[-1], "monthly_analysis", (15, 0, 60), "月分析会", resolve=True)
         if len(active) > 4:
             self.activity(zm, active[4], "party_history_class", (19, 0, 60), "党史小课堂")
+        self.organisational_life(zm)
+
+    def organisational_life(self, zm: _ZoneMonth) -> None:
+        """The joint branch's 支委会 and 党小组会 of the month; its 主题党日 is the six systems' one
+        (no fixed day set, so any day of the month keeps it). Quarterly and yearly rules falling
+        due at this month's close are not played: missed, and the ground truth says so."""
+        active = zm.active_days
+        self.activity(zm, active[min(2, len(active) - 1)], "branch_committee_meeting", (19, 30, 60), "支委会")
+        self.activity(zm, active[min(3, len(active) - 1)], "party_group_meeting", (20, 0, 45), "党小组会")
+        due = org_life_due(self.period)
+        played = {"branch_committee_meeting", "party_group_meeting"}
+        if not zm.z.miss_theme_day:
+            played.add("theme_party_day_on_fixed_day")
+        self.truth.org_life_due[zm.key] = due
+        self.truth.org_life_unmet[zm.key] = due - played
 
     def _next_work(self) -> int:
         self.work_n += 1

@@ -197,6 +197,7 @@ class Player:
         self.signed_roles: dict[tuple[str, int], set[str]] = {}
         self.refusals: list[str] = []
         self.ended_unissued: dict[str, datetime] = {}
+        self.finished: set[str] = set()  # closed or expired
         self.events: list[CloudEvent] = []
         self.stats = Stats()
         self.now = plan.clock_start
@@ -273,8 +274,9 @@ class Player:
         return Observed(dict(self.first_issued), dict(self.ended_unissued), list(self.refusals), self.now)
 
     def twins_at_a_desk(self) -> bool:
-        """Some permit of the old route's twin is neither issued nor finished yet."""
-        done = set(self.first_issued) | set(self.ended_unissued)
+        """Some permit of the old route's twin is not finished yet (closed, expired, or ended
+        unissued): the clock runs on past the month for them, up to ``Plan.twin_end``."""
+        done = self.finished | set(self.ended_unissued)
         return any(pid not in done for w in self.plan.truth.twin_works.values() for pid in w.permit_ids)
 
     def _next_step(self) -> datetime:
@@ -440,6 +442,8 @@ class Player:
     def _react(self, e: CloudEvent) -> None:
         t = e.type
         d = e.data
+        if t in ("permit.closed", "permit.expired"):
+            self.finished.add(d["permit"]["permit_id"])
         if t.startswith("zone.") and "zone" in d and d["zone"]:
             self._on_zone(e, d["zone"])
         elif t == "permit.requested":

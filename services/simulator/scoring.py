@@ -166,14 +166,14 @@ def facts_from_plan(
     zone_key: str,
     period: str,
     *,
-    rules_evaluated: int = 5,
+    rules_evaluated: int | None = None,
     permits_issued: int = 0,
     within_sla: int = 0,
     escalated_unissued: int = 0,
     times: ZoneTimes | None = None,
 ) -> ZoneFacts:
-    """The facts the plan itself put into a zone's month: cadence rules (five, minus the ones
-    the simulator deliberately missed), incidents, inspections, milestones and the "2+1"
+    """The facts the plan itself put into a zone's month: cadence rules (the six systems' five and
+    the organisational-life rules due, minus the ones the simulator deliberately missed), incidents, inspections, milestones and the "2+1"
     ratings. Permit and drawing-review figures come from the player (``timing.zone_times``): it
     asked for each permit and saw when it was issued."""
     zone = next(z for z in plan.world.zones if z.key == zone_key)
@@ -185,8 +185,10 @@ def facts_from_plan(
         f.reviews, f.reviews_within_sla = times.reviews, times.reviews_within_sla
         f.reviews_open_late = times.reviews_open_late
     unmet = plan.truth.unmet_rules.get(zone_key, set())
-    f.rules_evaluated = rules_evaluated
-    f.rules_met = rules_evaluated - len(unmet)
+    # The six systems' five monthly rules and the organisational-life rules due at the close.
+    due, missed = plan.truth.org_life_due.get(zone_key, set()), plan.truth.org_life_unmet.get(zone_key, set())
+    f.rules_evaluated = 5 + len(due) if rules_evaluated is None else rules_evaluated
+    f.rules_met = f.rules_evaluated - len(unmet) - len(missed)
     severities: Counter[str] = Counter()
     for a in plan.actions:
         d = a.data
