@@ -203,3 +203,57 @@ def test_request_to_issue_and_sla_breaches_by_the_simulator_s_own_clock() -> Non
     z = zone_times(ts, "z", "2026-04", end)
     assert (z.permits_issued, z.within_sla, z.escalated_unissued) == (2, 1, 1)
     assert (z.reviews, z.reviews_within_sla, z.reviews_open_late) == (1, 0, 0)
+
+
+# --------------------------------------------------------------------------- the report's checks
+
+
+def test_each_route_is_held_to_the_simulator_s_own_figures() -> None:
+    from services.simulator.report import route_mismatches
+
+    d = date(2026, 4, 27)
+    end = t(date(2026, 5, 4), 0)
+    ts = [
+        Timing("WP-W1-HW", "z", False, t(d, 7), t(d, 9)),
+        Timing("WP-W2-HW", "z", False, t(d, 7), t(d, 12)),
+        Timing("WP-SQ-W1-HW", "seq-z", False, t(d, 7), t(d, 7) + timedelta(days=2)),
+    ]
+    agreeing = {
+        "parallel": {
+            "count": 2,
+            "median_cycle_minutes": 210.0,
+            "p90_cycle_minutes": 300.0,
+            "sla_breaches": 1,
+        },
+        "sequential": {
+            "count": 1,
+            "median_cycle_minutes": 2880.0,
+            "p90_cycle_minutes": 2880.0,
+            "sla_breaches": 1,
+        },
+    }
+    assert route_mismatches(agreeing, ts, end) == []
+    wrong = {**agreeing, "sequential": {**agreeing["sequential"], "sla_breaches": 0}}
+    assert route_mismatches(wrong, ts, end) == ["signing sequential: SLA breaches 0, simulator 1"]
+    assert route_mismatches({"parallel": agreeing["parallel"]}, ts, end) == [
+        "signing sequential: no figures reported, the simulator asked for 1 permits"
+    ]
+
+
+def test_a_permit_is_expired_exactly_when_the_simulator_left_its_work_open(plan: Any) -> None:
+    from services.simulator.report import life_mismatches
+
+    w = next(w for w in plan.truth.works.values() if w.close_at is not None and len(w.classes) == 1)
+    issued = w.planned_start
+    p = {
+        "issued_at": issued.isoformat(),
+        "requested_at": w.planned_at.isoformat(),
+        "status": "closed",
+    }
+    assert life_mismatches(w.permit_id, p, plan, issued) == []
+    assert life_mismatches(w.permit_id, {**p, "status": "expired"}, plan, issued) == [
+        f"permit {w.permit_id}: expired, the simulator closed it"
+    ]
+    late = {**p, "requested_at": (w.planned_at + timedelta(minutes=30)).isoformat()}
+    assert "request→issue" in life_mismatches(w.permit_id, late, plan, issued)[0]
+    assert "issued_at" in life_mismatches(w.permit_id, p, plan, None)[0]
