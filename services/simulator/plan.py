@@ -832,34 +832,18 @@ def _incident(
 
 def plan_twins(world: World, start: date, last: date, add: Any, truth: GroundTruth) -> None:
     """The old route's twin (``twin.py``): its projects (not key projects), its zones established
-    by the party office with ``signing: sequential``, a morning check-in each working day while
-    its permits may still be at a desk, and a twin of every work planned at the same moment."""
+    by the party office with ``signing: sequential``, a morning check-in every day while its
+    permits may still be at a desk (a permit needs the check-in of its work's planned start day,
+    Sunday work included), and a twin of every work planned at the same moment."""
+    days = [start + timedelta(days=i) for i in range((last - start).days + TWIN_TAIL_DAYS + 1)]
     for real, twin in zip(world.zones, world.twins, strict=True):
         truth.twin_zones[twin.key] = real.key
         for p in twin.projects:
             add(at(start, 6), "project.registered", _registered(p, p.units), p.project_id)
         data = establish_data(twin, real.key)
         add(at(start, 6, 10), "zone.establish", data, data["zone_id"], note=f"{data['name']} established")
-        secretary = twin.holders("secretary")[0].member_id
-        d = start
-        while d <= last + timedelta(days=TWIN_TAIL_DAYS):
-            if d.weekday() < 6:
-                check_in = {
-                    "activity_id": f"A-{twin.key}-{d.isoformat()}-daily_checkin-morning",
-                    "zone_id": None,
-                    "kind": "daily_checkin",
-                    "slot": "morning",
-                    "started_at": at(d, 7, 30).isoformat(),
-                    "ended_at": at(d, 7, 45).isoformat(),
-                    "location": f"{twin.region}项目部",
-                    "topic": "早碰头：安全交底",
-                    "organizer_member_id": secretary,
-                    "attendee_member_ids": [m.member_id for m in twin.people],
-                    "problems_raised": [],
-                    "problems_resolved": [],
-                }
-                add(at(d, 7, 45), "activity.record", check_in, None, twin.key)
-            d += timedelta(days=1)
+        for d in days:
+            add(at(d, 7, 45), "activity.record", _twin_check_in(twin, d), None, twin.key)
     twins = {real.key: twin for real, twin in zip(world.zones, world.twins, strict=True)}
     for w in list(truth.works.values()):
         tw = twin_work(w, twins[w.zone_key])
@@ -911,3 +895,20 @@ def _improvement(zi: int, z: PlannedZone, d: date, add: Any, truth: GroundTruth,
         },
         z.projects[0].project_id,
     )
+
+
+def _twin_check_in(twin: PlannedZone, d: date) -> dict[str, Any]:
+    return {
+        "activity_id": f"A-{twin.key}-{d.isoformat()}-daily_checkin-morning",
+        "zone_id": None,
+        "kind": "daily_checkin",
+        "slot": "morning",
+        "started_at": at(d, 7, 30).isoformat(),
+        "ended_at": at(d, 7, 45).isoformat(),
+        "location": f"{twin.region}项目部",
+        "topic": "早碰头：安全交底",
+        "organizer_member_id": twin.holders("secretary")[0].member_id,
+        "attendee_member_ids": [m.member_id for m in twin.people],
+        "problems_raised": [],
+        "problems_resolved": [],
+    }

@@ -912,13 +912,16 @@ class Player:
             return
         if cause == "handover_missing":
             self._handover(permit_id, z, e.time + timedelta(minutes=4))
-        if work.needs_gas:
-            when = e.time + timedelta(minutes=10 if cause != "incident" else 30)
-            self._schedule(
-                when, "safety.gas-test-recorded", gas_data(work, when, suffix="S"), work.project_id
-            )
         resumer = z.holders("host_rep")[0]
         when = e.time + timedelta(minutes=15 if cause != "incident" else 35)
+        if work.needs_gas:
+            tested = e.time + timedelta(minutes=10 if cause != "incident" else 30)
+            self._schedule(
+                tested, "safety.gas-test-recorded", gas_data(work, tested, suffix="S"), work.project_id
+            )
+            # Resumed once the new sample is on record: a later step than the test's (steps are
+            # 15 minutes), or the resume may overtake the sample and be refused.
+            when = tested + timedelta(minutes=20)
         self._command(when, "permit.resume", {"permit_id": permit_id, "member_id": resumer.member_id}, z)
 
     def _day_summary(self, day: Any) -> None:
