@@ -73,6 +73,7 @@ async def play_and_report(
     groups: dict[str, list[str]],
     bootstrap: str,
     identity: Identity,
+    catch_up_timeout_s: float = 120.0,
 ) -> bool:
     world = build_world(seed=seed, zones=zones, host_units=host_units, units=units, start=start)
     plan = build_plan(world, start, days, seed)
@@ -100,10 +101,11 @@ async def play_and_report(
         pace_s_per_day=pace,
         narrate=say,
         seed=seed,
+        catch_up_timeout_s=catch_up_timeout_s,
     ) as player:
         stats = await player.play()
         await player.caught_up()
-    report = await build_report(clients, plan, player.zone_ids, stats)
+    report = await build_report(clients, plan, player.zone_ids, stats, player.observed())
     print(render(report), flush=True)
     if json_path is not None:
         payload = {**report.data, "mismatches": report.mismatches, "ok": report.ok, "seed": seed}
@@ -145,6 +147,7 @@ def _run(
     narrate: bool,
     json_path: Path | None,
     keep_alive: bool,
+    catch_up_timeout_s: float = 120.0,
 ) -> bool:
     try:
         first_day = date.fromisoformat(start)
@@ -173,6 +176,7 @@ def _run(
                 groups=groups,
                 bootstrap=settings.kafka_bootstrap,
                 identity=identity,
+                catch_up_timeout_s=catch_up_timeout_s,
             )
         finally:
             for c in clients.values():
@@ -202,6 +206,13 @@ UNITS = typer.Option(72, help="Participating units in all")
 START = typer.Option("2026-04-01", help="First simulated day")
 DAYS = typer.Option(30, help="Simulated days")
 JSON = typer.Option(None, "--json", help="Also write the report as JSON here")
+# How long one step may wait for every service to catch up before the run gives up: the old
+# route's twin doubles the permits, and a shared machine can be slow (PBZ_SIM_CATCH_UP_TIMEOUT).
+CATCH_UP = typer.Option(
+    float(os.environ.get("PBZ_SIM_CATCH_UP_TIMEOUT", "600")),
+    "--catch-up-timeout",
+    help="Seconds a step may wait for the services to catch up (PBZ_SIM_CATCH_UP_TIMEOUT)",
+)
 
 
 @cli.command()
@@ -217,6 +228,7 @@ def run(
     ),
     json_path: Path | None = JSON,
     keep_alive: bool = typer.Option(True, help="Stay up after the report (the services keep running)"),
+    catch_up_timeout: float = CATCH_UP,
 ) -> None:
     """Play the month at a pace a person can follow, narrated, then print the report."""
     _run(
@@ -230,6 +242,7 @@ def run(
         narrate=True,
         json_path=json_path,
         keep_alive=keep_alive,
+        catch_up_timeout_s=catch_up_timeout,
     )
 
 
@@ -243,6 +256,7 @@ def demo(
     days: int = DAYS,
     json_path: Path | None = JSON,
     narrate: bool = typer.Option(False, help="Print what happens as it happens"),
+    catch_up_timeout: float = CATCH_UP,
 ) -> None:
     """Play the month as fast as the system allows; exit 1 when an answer contradicts the ground truth."""
     ok = _run(
@@ -256,6 +270,7 @@ def demo(
         narrate=narrate,
         json_path=json_path,
         keep_alive=False,
+        catch_up_timeout_s=catch_up_timeout,
     )
     if not ok:
         print(

@@ -35,6 +35,8 @@ from shared.events import CONTENT_TYPE, CloudEvent, Topic, make_event, new_event
 from .identity import Identity
 from .plan import TZ, Action, Plan
 from .realm import PARTY_OFFICE, PUBLISHERS
+from .signers import Expectation, refusal
+from .twin import DESK_DELAY_MINUTES, desk_time, is_twin_permit
 from .works import Work, gas_data
 from .world import PlannedZone
 
@@ -137,6 +139,18 @@ class Stats:
     dlq: int = 0
 
 
+@dataclass
+class Observed:
+    """What the simulator saw and did that the report checks the services against: each
+    permit's first issue and its unissued end (cancelled, lapsed), its refusals to sign, and
+    when the run's clock stopped."""
+
+    first_issued: dict[str, datetime]
+    ended_unissued: dict[str, datetime]
+    refusals: list[str]
+    run_end: datetime
+
+
 class Player:
     def __init__(
         self,
@@ -176,6 +190,14 @@ class Player:
         self.interrupted: set[str] = set()
         self.extending: set[str] = set()
         self.handed_over: set[str] = set()
+        # The widened ground truth (issue 19): first issue of each permit as the simulator saw
+        # it, the roles it signed for (per permit and revision), and its refusals to sign for a
+        # role the service should not have asked for.
+        self.first_issued: dict[str, datetime] = {}
+        self.signed_roles: dict[tuple[str, int], set[str]] = {}
+        self.refusals: list[str] = []
+        self.ended_unissued: dict[str, datetime] = {}
+        self.finished: set[str] = set()  # closed or expired
         self.events: list[CloudEvent] = []
         self.stats = Stats()
         self.now = plan.clock_start
@@ -228,7 +250,7 @@ class Player:
         day_started = time.monotonic()
         await self._tick(self.now)  # the first tick only sets the services' clocks
         end = self.plan.clock_end
-        while self.now < end:
+        while self.now < end or (self.now < self.plan.twin_end and self.twins_at_a_desk()):
             nxt = self._next_step()
             if nxt.date() != day:
                 self._day_summary(day)
@@ -248,10 +270,20 @@ class Player:
         self.stats.wall_s = time.monotonic() - started
         return self.stats
 
+    def observed(self) -> Observed:
+        return Observed(dict(self.first_issued), dict(self.ended_unissued), list(self.refusals), self.now)
+
+    def twins_at_a_desk(self) -> bool:
+        """Some permit of the old route's twin is not finished yet (closed, expired, or ended
+        unissued): the clock runs on past the month for them, up to ``Plan.twin_end``."""
+        done = self.finished | set(self.ended_unissued)
+        return any(pid not in done for w in self.plan.truth.twin_works.values() for pid in w.permit_ids)
+
     def _next_step(self) -> datetime:
         """Every 15 minutes while something is due, at least hourly (deadlines), 6-hourly after the month."""
         if self.now >= self.plan.clock_start + timedelta(days=self.plan.days) and not self.queue:
-            return min(self.plan.clock_end, self.now + timedelta(hours=6))
+            end = self.plan.clock_end if self.now < self.plan.clock_end else self.plan.twin_end
+            return min(end, self.now + timedelta(hours=6))
         step = timedelta(minutes=15)
         candidate = self.now + timedelta(hours=1)
         if self.queue:
@@ -412,6 +444,8 @@ class Player:
     def _react(self, e: CloudEvent) -> None:
         t = e.type
         d = e.data
+        if t in ("permit.closed", "permit.expired"):
+            self.finished.add(d["permit"]["permit_id"])
         if t.startswith("zone.") and "zone" in d and d["zone"]:
             self._on_zone(e, d["zone"])
         elif t == "permit.requested":
@@ -425,7 +459,13 @@ class Player:
             self.say(f"{self._t(e)} permit {d['permit']['permit_id']} blocked: {words}{detail}")
             self.day_counts["blocked"] += 1
         elif t == "permit.issued":
+            self.first_issued.setdefault(d["permit"]["permit_id"], e.time)
             self._on_issued(e)
+        elif t == "permit.approved" and is_twin_permit(d["permit"]["permit_id"]):
+            self._on_twin_approved(e)
+        elif t in ("permit.lapsed", "permit.cancelled"):
+            self.ended_unissued.setdefault(d["permit"]["permit_id"], e.time)
+            self.say(f"{self._t(e)} permit {d['permit']['permit_id']} {LIFE_WORDS[t](d)}")
         elif t == "permit.suspended":
             self._on_suspended(e)
         elif t == "permit.resumed":
@@ -525,7 +565,8 @@ class Player:
         """The work a permit belongs to (``WP-<work id>-<class code>``)."""
         if not permit_id.startswith("WP-"):
             return None
-        return self.plan.truth.works.get(permit_id.removeprefix("WP-").rsplit("-", 1)[0])
+        work_id = permit_id.removeprefix("WP-").rsplit("-", 1)[0]
+        return self.plan.truth.works.get(work_id) or self.plan.truth.twin_works.get(work_id)
 
     def _key(self, z: PlannedZone) -> str | None:
         return self.zone_ids.get(z.key)
@@ -541,6 +582,12 @@ class Player:
         if z is None or self.asked.get((permit_id, role), 0) >= revision:
             return
         self.asked[(permit_id, role)] = revision
+        signed = self.signed_roles.setdefault((permit_id, revision), set())
+        why = refusal(self._expectation(permit), role, signed)
+        if why is not None:
+            self.refusals.append(why)  # the person asked refuses: the service asked the wrong role
+            self.say(f"{self._t(e)} REFUSED to sign: {why}")
+            return
         work = self._work(permit_id)
         if (
             permit["kind"] == "work_permit"
@@ -552,6 +599,12 @@ class Player:
         signer = self._signer(role, z, d.get("member_ids") or [], e.time)
         if signer is None:
             return
+        if is_twin_permit(permit_id):
+            # A person at a desk: signs after a delay counted in office hours.
+            signed.add(role)
+            when = desk_time(max(e.time, self.now), self.rng.randint(*DESK_DELAY_MINUTES))
+            self._sign(permit_id, signer, role, "approve", when, z, None)
+            return
         delay = self.rng.randint(40, 100) if permit["kind"] == "work_permit" else self.rng.randint(60, 300)
         when = max(e.time, self.now) + timedelta(minutes=delay)
         last_revision = self.plan.truth.drawing_last_revision.get(permit_id)
@@ -562,6 +615,14 @@ class Player:
             if role != "supervision_engineer":
                 return  # the supervisor's refusal ends this round; the others sign the resubmission
             decision = "reject"
+        signed.add(role)
+        self._sign_on_site(permit, signer, role, decision, when, z)
+
+    def _sign_on_site(
+        self, permit: dict[str, Any], signer: str, role: str, decision: str, when: datetime, z: PlannedZone
+    ) -> None:
+        """Sign on site; now and then somebody else tries first (refused, as they should be)."""
+        permit_id = permit["permit_id"]
         presence = permit.get("area") if permit["kind"] == "work_permit" else None
         expired = self.world.expired_approver(role, z.host.unit_id, when.date())
         if expired is not None and permit_id not in self.expired_tried:
@@ -577,6 +638,17 @@ class Player:
                     permit_id, wrong.member_id, role, "approve", when - timedelta(minutes=10), z, presence
                 )
         self._sign(permit_id, signer, role, decision, when, z, presence)
+
+    def _expectation(self, permit: dict[str, Any]) -> Expectation:
+        """What the simulator itself expects of a permit's signatures (``signers.py``)."""
+        pid = permit["permit_id"]
+        if permit["kind"] != "work_permit":
+            return Expectation(pid, permit["kind"])
+        work = self._work(pid)
+        cls = next((c for c in work.classes if work.pid(c) == pid), None) if work else None
+        return Expectation(
+            pid, "work_permit", cls, self.plan.truth.grades.get(pid), sequential=is_twin_permit(pid)
+        )
 
     def _signer(self, role: str, z: PlannedZone, named: list[str], when: datetime) -> str | None:
         if role in REGISTER_ROLES:
@@ -697,6 +769,15 @@ class Player:
             return  # left open: it expires
         self.closing.add(permit_id)
         close_at = max(work.close_at, e.time + timedelta(minutes=30))
+        if is_twin_permit(permit_id) and work.isolation_kind:
+            when = close_at - timedelta(minutes=10)  # the blind plate back out before acceptance
+            removed = {
+                "isolation_id": work.isolation_id,
+                "project_id": work.project_id,
+                "removed_by": "属地操作工",
+                "removed_at": when.isoformat(),
+            }
+            self._schedule(when, "isolation.removed", removed, work.project_id)
         self._complete(work, permit_id, z, close_at)
         for other in self.plan.truth.works.values():
             if other.fresh_gas_after_close_of == work.work_id:
@@ -704,6 +785,16 @@ class Player:
                 self._schedule(
                     when, "safety.gas-test-recorded", gas_data(other, when, suffix="F"), other.project_id
                 )
+
+    def _on_twin_approved(self, e: CloudEvent) -> None:
+        """The old route's paper is back: the crew takes a gas sample and starts (``twin.py``)."""
+        permit = e.data["permit"]
+        self.say(f"{self._t(e)} permit {permit['permit_id']} signed by all six offices in turn")
+        work = self._work(permit["permit_id"])
+        if work is None or not work.needs_gas or permit["permit_id"] not in work.gas_permits():
+            return
+        when = max(e.time, self.now, work.planned_start - timedelta(minutes=15)) + timedelta(minutes=10)
+        self._schedule(when, "safety.gas-test-recorded", gas_data(work, when, suffix="Q"), work.project_id)
 
     def _while_running(self, w: Work, pid: str, z: PlannedZone, issued: datetime) -> None:
         lead = z.holders("construction_lead")[0].member_id
@@ -823,13 +914,16 @@ class Player:
             return
         if cause == "handover_missing":
             self._handover(permit_id, z, e.time + timedelta(minutes=4))
-        if work.needs_gas:
-            when = e.time + timedelta(minutes=10 if cause != "incident" else 30)
-            self._schedule(
-                when, "safety.gas-test-recorded", gas_data(work, when, suffix="S"), work.project_id
-            )
         resumer = z.holders("host_rep")[0]
         when = e.time + timedelta(minutes=15 if cause != "incident" else 35)
+        if work.needs_gas:
+            tested = e.time + timedelta(minutes=10 if cause != "incident" else 30)
+            self._schedule(
+                tested, "safety.gas-test-recorded", gas_data(work, tested, suffix="S"), work.project_id
+            )
+            # Resumed once the new sample is on record: a later step than the test's (steps are
+            # 15 minutes), or the resume may overtake the sample and be refused.
+            when = tested + timedelta(minutes=20)
         self._command(when, "permit.resume", {"permit_id": permit_id, "member_id": resumer.member_id}, z)
 
     def _day_summary(self, day: Any) -> None:

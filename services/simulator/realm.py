@@ -249,7 +249,7 @@ def _user_profile() -> dict[str, Any]:
 
 def build_realm(web_port: int = 8000, members: int | None = None) -> dict[str, Any]:
     """The realm as Keycloak imports it. ``web_port``: the web app's port (8000 + offset)."""
-    people = sum(len(z.people) for z in build_world().zones)
+    people = len(build_world().people)  # the twins' people too (the old route's offices)
     count = max(MIN_MEMBERS, people, members or 0)
     web_origins = [f"http://127.0.0.1:{web_port}", f"http://localhost:{web_port}"]
     return {

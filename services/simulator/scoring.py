@@ -6,7 +6,8 @@ service's arithmetic instead of the service against itself (issue 19).
 SPEC §3.4, as written:
 - party_building = share of cadence rules met; safety = 100 with zero incidents, −20 per
   minor, 0 with any major, fatal or environmental incident; quality = share of inspected
-  procedures rated excellent; schedule = share of milestones on or before plan; efficiency
+  procedures rated excellent; schedule = share of milestones on or before plan (and, since
+  issue 15, of drawing reviews within their SLA, escalated ones unissued counted); efficiency
   = share of permits issued within SLA. Each 0–100.
 - "2+1": evaluation = mean(host rates construction, construction rates host) × 0.5 +
   management × 0.5.
@@ -33,6 +34,7 @@ from typing import Any
 from shared.periods import month_of
 
 from .plan import Plan
+from .timing import ZoneTimes
 
 TOLERANCE = 0.011  # two-decimal rounding on both sides
 INDICATORS = ("party_building", "safety", "quality", "schedule", "efficiency")
@@ -56,6 +58,10 @@ class ZoneFacts:
     permits_issued: int = 0
     within_sla: int = 0
     escalated_unissued: int = 0
+    # drawing reviews count in the schedule (issue 15): within their SLA, or escalated unissued
+    reviews: int = 0
+    reviews_within_sla: int = 0
+    reviews_open_late: int = 0
     ratings: dict[str, float] = field(default_factory=dict)  # host / construction / management
 
     @property
@@ -65,7 +71,7 @@ class ZoneFacts:
                 self.rules_evaluated,
                 self.near_miss + self.minor + self.major + self.fatal + self.environmental,
                 self.inspected,
-                self.milestones,
+                self.milestones + self.reviews + self.reviews_open_late,
                 self.permits_issued + self.escalated_unissued,
             )
         )
@@ -99,7 +105,7 @@ def expected(f: ZoneFacts, w_indicators: float = 0.7, w_evaluation: float = 0.3)
         "party_building": _pct(f.rules_met, f.rules_evaluated),
         "safety": 0.0 if severe else max(0.0, 100.0 - 20.0 * f.minor),
         "quality": _pct(f.excellent, f.inspected),
-        "schedule": _pct(f.on_time, f.milestones),
+        "schedule": _pct(f.on_time + f.reviews_within_sla, f.milestones + f.reviews + f.reviews_open_late),
         "efficiency": _pct(f.within_sla, f.permits_issued + f.escalated_unissued),
     }
     host, construction, management = (f.ratings.get(r) for r in ("host", "construction", "management"))
@@ -160,21 +166,29 @@ def facts_from_plan(
     zone_key: str,
     period: str,
     *,
-    rules_evaluated: int = 5,
+    rules_evaluated: int | None = None,
     permits_issued: int = 0,
     within_sla: int = 0,
     escalated_unissued: int = 0,
+    times: ZoneTimes | None = None,
 ) -> ZoneFacts:
-    """The facts the plan itself put into a zone's month: cadence rules (five, minus the ones
-    the simulator deliberately missed), incidents, inspections, milestones and the "2+1"
-    ratings. Permit figures come from the player, which signs and so knows when each permit
-    could be issued."""
+    """The facts the plan itself put into a zone's month: cadence rules (the six systems' five and
+    the organisational-life rules due, minus the ones the simulator deliberately missed), incidents, inspections, milestones and the "2+1"
+    ratings. Permit and drawing-review figures come from the player (``timing.zone_times``): it
+    asked for each permit and saw when it was issued."""
     zone = next(z for z in plan.world.zones if z.key == zone_key)
     projects = set(zone.project_ids)
     f = ZoneFacts(permits_issued=permits_issued, within_sla=within_sla, escalated_unissued=escalated_unissued)
+    if times is not None:
+        f.permits_issued, f.within_sla = times.permits_issued, times.within_sla
+        f.escalated_unissued = times.escalated_unissued
+        f.reviews, f.reviews_within_sla = times.reviews, times.reviews_within_sla
+        f.reviews_open_late = times.reviews_open_late
     unmet = plan.truth.unmet_rules.get(zone_key, set())
-    f.rules_evaluated = rules_evaluated
-    f.rules_met = rules_evaluated - len(unmet)
+    # The six systems' five monthly rules and the organisational-life rules due at the close.
+    due, missed = plan.truth.org_life_due.get(zone_key, set()), plan.truth.org_life_unmet.get(zone_key, set())
+    f.rules_evaluated = 5 + len(due) if rules_evaluated is None else rules_evaluated
+    f.rules_met = f.rules_evaluated - len(unmet) - len(missed)
     severities: Counter[str] = Counter()
     for a in plan.actions:
         d = a.data

@@ -6,6 +6,7 @@ roster. Pure and seeded: the same seed gives the same world.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -167,6 +168,8 @@ class World:
     zones: list[PlannedZone]
     non_key_projects: list[Project]
     register: list[Approver] = field(default_factory=list)
+    # The old route's twin zones (``twin.py``): signing sequential, their own people.
+    twins: list[PlannedZone] = field(default_factory=list)
 
     @property
     def units(self) -> list[Unit]:
@@ -187,7 +190,12 @@ class World:
         return [*self.key_projects, *self.non_key_projects]
 
     def zone_of_project(self, project_id: str) -> PlannedZone | None:
-        return next((z for z in self.zones if project_id in z.project_ids), None)
+        return next((z for z in [*self.zones, *self.twins] if project_id in z.project_ids), None)
+
+    @property
+    def people(self) -> list[Person]:
+        """Everyone on a roster, the twins' people included (the realm holds them all)."""
+        return [p for z in [*self.zones, *self.twins] for p in z.people]
 
     def approver(self, role: str, host_unit_id: str, today: date) -> Approver | None:
         """The register's valid holder of an approver role for a host unit's work."""
@@ -242,6 +250,8 @@ def build_world(
     non_key: int = 4,
     start: date = date(2026, 4, 1),
 ) -> World:
+    from .twin import build_twins  # the twin reads the world's zones
+
     rng = random.Random(seed)
     hosts = [Unit(f"H{i:02d}", f"采油{cn(i)}厂", "host") for i in range(1, host_units + 1)]
     management = [
@@ -255,47 +265,75 @@ def build_world(
     construction = [Unit(f"C{i:02d}", f"油建{cn(i)}公司", "construction") for i in range(1, n_con + 1)]
     supervision = [Unit(f"S{i:02d}", f"工程监理{cn(i)}公司", "supervision") for i in range(1, n_sup + 1)]
     subcontractors = [Unit(f"B{i:02d}", f"劳务分包{cn(i)}队", "subcontractor") for i in range(1, n_sub + 1)]
+    contractors = (construction, supervision, subcontractors)
 
     n_cobuild = max(1, round(zones * 0.57))
     n_alliance = max(1, zones - n_cobuild) if zones > 1 else 0
-    end = start + timedelta(days=365)
-    planned: list[PlannedZone] = []
+    planned = _cobuild_zones(n_cobuild, hosts, contractors, management[0], rng, start)
+    planned += _alliance_zones(n_alliance, n_cobuild, hosts, contractors, management[1], rng, start)
+    non_key_projects = _non_key_projects(non_key, hosts, construction, rng, start)
     member_seq = iter(range(1, 100_000))
+    for z in planned:
+        z.people = _people_for(z, rng, member_seq)
+    _mark_imperfections(planned, rng)
+    world = World(
+        seed,
+        hosts,
+        construction,
+        supervision,
+        subcontractors,
+        management,
+        planned,
+        non_key_projects,
+        register=build_register(hosts, management, rng, start),
+    )
+    world.twins = build_twins(world, next(member_seq))
+    return world
 
-    def people_for(z: PlannedZone) -> list[Person]:
-        def person(unit: Unit, role: str, employment: str = "staff") -> Person:
-            n = next(member_seq)
-            name = rng.choice(SURNAMES) + rng.choice(GIVEN)
-            home = f"{unit.name}党支部" if employment == "staff" else f"{rng.choice(HOMETOWNS)}某村党支部"
-            return Person(f"MB{n:04d}", name, home, unit.unit_id, employment, role, f"139{n:08d}")
 
-        roster = [
-            person(z.host, "secretary"),
-            person(z.host, "host_rep"),
-            person(z.construction, "construction_lead", rng.choice(["staff", "staff", "dispatched"])),
-            person(z.supervision, "supervision_engineer"),
-            person(z.management, "management_safety"),
-            # the crew's guardians (监护人, GB 30871-2022 §4.10)
-            person(z.construction, "member", rng.choice(["staff", "dispatched"])),
-            person(z.construction, "member", rng.choice(["staff", "migrant_worker"])),
-        ]
-        for _ in range(rng.randint(4, 8)):
-            employer = rng.choice([z.host, z.construction, z.construction, *z.subcontractors])
-            employment = (
-                rng.choice(["migrant_worker", "external_hire"])
-                if employer.role == "subcontractor"
-                else rng.choice(["staff", "staff", "dispatched", "migrant_worker"])
-            )
-            roster.append(person(employer, "member", employment))
-        return roster
+def _people_for(z: PlannedZone, rng: random.Random, member_seq: Iterator[int]) -> list[Person]:
+    def person(unit: Unit, role: str, employment: str = "staff") -> Person:
+        n = next(member_seq)
+        name = rng.choice(SURNAMES) + rng.choice(GIVEN)
+        home = f"{unit.name}党支部" if employment == "staff" else f"{rng.choice(HOMETOWNS)}某村党支部"
+        return Person(f"MB{n:04d}", name, home, unit.unit_id, employment, role, f"139{n:08d}")
 
-    for i in range(n_cobuild):
+    roster = [
+        person(z.host, "secretary"),
+        person(z.host, "host_rep"),
+        person(z.construction, "construction_lead", rng.choice(["staff", "staff", "dispatched"])),
+        person(z.supervision, "supervision_engineer"),
+        person(z.management, "management_safety"),
+        # the crew's guardians (监护人, GB 30871-2022 §4.10)
+        person(z.construction, "member", rng.choice(["staff", "dispatched"])),
+        person(z.construction, "member", rng.choice(["staff", "migrant_worker"])),
+    ]
+    for _ in range(rng.randint(4, 8)):
+        employer = rng.choice([z.host, z.construction, z.construction, *z.subcontractors])
+        employment = (
+            rng.choice(["migrant_worker", "external_hire"])
+            if employer.role == "subcontractor"
+            else rng.choice(["staff", "staff", "dispatched", "migrant_worker"])
+        )
+        roster.append(person(employer, "member", employment))
+    return roster
+
+
+Contractors = tuple[list[Unit], list[Unit], list[Unit]]  # construction, supervision, subcontractors
+
+
+def _cobuild_zones(
+    n: int, hosts: list[Unit], contractors: Contractors, management: Unit, rng: random.Random, start: date
+) -> list[PlannedZone]:
+    construction, supervision, subcontractors = contractors
+    end = start + timedelta(days=365)
+    planned = []
+    for i in range(n):
         host = hosts[i % len(hosts)]
         con = rng.choice(construction)
         sup = rng.choice(supervision)
         subs = rng.sample(subcontractors, k=min(2, len(subcontractors)))
         pid = f"P{i + 1:03d}"
-        units_ = [host, con, sup, management[0], *subs]
         project = Project(
             pid,
             f"{host.name}{rng.choice(['联合站', '集输站', '注水站', '处理厂'])}{rng.choice(['新建', '扩建'])}工程",
@@ -304,7 +342,7 @@ def build_world(
             True,
             f"{host.name}作业区",
             host,
-            units_,
+            [host, con, sup, management, *subs],
             start - timedelta(days=rng.randint(10, 90)),
             end,
         )
@@ -317,14 +355,28 @@ def build_world(
                 [project],
                 con,
                 sup,
-                management[0],
+                management,
                 subs,
             )
         )
+    return planned
 
+
+def _alliance_zones(
+    n: int,
+    after: int,
+    hosts: list[Unit],
+    contractors: Contractors,
+    management: Unit,
+    rng: random.Random,
+    start: date,
+) -> list[PlannedZone]:
+    construction, supervision, subcontractors = contractors
+    end = start + timedelta(days=365)
+    planned = []
     regions_taken: set[tuple[str, str]] = set()
-    for j in range(n_alliance):
-        host = hosts[(n_cobuild + j) % len(hosts)]
+    for j in range(n):
+        host = hosts[(after + j) % len(hosts)]
         region = f"{host.name}{'东西南北中'[j % 5]}区"
         while (host.unit_id, region) in regions_taken:
             region += "二"
@@ -346,7 +398,7 @@ def build_world(
                     True,
                     region,
                     host,
-                    [host, con, sup, management[1], *subs],
+                    [host, con, sup, management, *subs],
                     start - timedelta(days=rng.randint(10, 200)),
                     end,
                 )
@@ -360,16 +412,21 @@ def build_world(
                 projects,
                 con,
                 sup,
-                management[1],
+                management,
                 subs,
             )
         )
+    return planned
 
-    non_key_projects = []
-    for k in range(non_key):
+
+def _non_key_projects(
+    n: int, hosts: list[Unit], construction: list[Unit], rng: random.Random, start: date
+) -> list[Project]:
+    out = []
+    for k in range(n):
         host = rng.choice(hosts)
         con = rng.choice(construction)
-        non_key_projects.append(
+        out.append(
             Project(
                 f"P9{k + 1:02d}",
                 f"{host.name}道路维修{cn(k + 1)}",
@@ -380,28 +437,22 @@ def build_world(
                 host,
                 [host, con],
                 start,
-                end,
+                start + timedelta(days=365),
             )
         )
+    return out
 
-    for z in planned:
-        z.people = people_for(z)
 
-    # Deliberate imperfections, spread over distinct zones so each is visible on its own.
+def _mark_imperfections(planned: list[PlannedZone], rng: random.Random) -> None:
+    """Deliberate imperfections, spread over distinct zones so each is visible on its own."""
     order = list(range(len(planned)))
     rng.shuffle(order)
-    picks = iter(order)
-
-    def pick() -> PlannedZone | None:
-        i = next(picks, None)
-        return None if i is None else planned[i]
-
     cobuild = [z for z in planned if z.mode == "project_cobuild"]
     if len(cobuild) >= 2:
         late = cobuild[1]
         late.supervision_joins_late = True
         order.remove(planned.index(late))
-        picks = iter(order)
+    picks = iter(order)
     # About half the zones stay perfect, so the ranking has an order the ground truth knows.
     flags = [
         "miss_theme_day",
@@ -416,24 +467,14 @@ def build_world(
         "missing_management_evaluation",
     ]
     for flag in flags[: max(1, (len(planned) - 1) // 2)]:
-        chosen = pick()
-        if chosen is None:
+        i = next(picks, None)
+        if i is None:
             break
+        chosen = planned[i]
         if flag == "miss_weekly":
             chosen.miss_weekly_week = (0, 0)  # the plan fixes the week once the calendar is known
         else:
             setattr(chosen, flag, True)
-    return World(
-        seed,
-        hosts,
-        construction,
-        supervision,
-        subcontractors,
-        management,
-        planned,
-        non_key_projects,
-        register=build_register(hosts, management, rng, start),
-    )
 
 
 def build_register(

@@ -117,7 +117,7 @@ async def month(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Month
                 ) as player:
                     stats = await player.play()
                     await player.caught_up()
-                report = await build_report(clients, plan, player.zone_ids, stats)
+                report = await build_report(clients, plan, player.zone_ids, stats, player.observed())
                 print(render(report))
                 seen = await read_with_the_cloudevents_sdk(emitted)
         yield Month(world, plan, report, stats, seen, log, suffix)
@@ -143,11 +143,36 @@ async def test_a_short_month_replayed_through_the_whole_system_matches_the_groun
     seen = month.seen
     print("emitted, each read with the CloudEvents SDK:", seen)
     assert seen.get("zone.established", 0) >= len(world.zones) and seen.get("permit.issued", 0) > 0
-    assert seen.get("activity.compliance-evaluated") == 5 * len(world.zones)
+    # The old route's twin zones are zones like any other to the services: evaluated too.
+    assert seen.get("activity.compliance-evaluated") == 5 * (len(world.zones) + len(world.twins))
     assert seen.get("assessment.ranking-published", 0) >= 1
     # Every roster entry was made by the zone's secretary or the party office: none refused.
-    assert seen.get("zone.member-joined") == sum(len(z.people) for z in world.zones)
+    assert seen.get("zone.member-joined") == len(world.people)
     assert "zone.command-rejected" not in seen
+
+
+async def test_both_sign_off_columns_come_from_the_same_run_and_the_widened_ground_truth_holds(
+    month: Month,
+) -> None:
+    """Issue 19: the sequential route played by a twin of every work plan, measured beside the
+    zones'; scores recomputed by the simulator for every zone; nobody asked to sign for a role
+    the simulator's reading does not give (a refusal would be a mismatch); benefits derived."""
+    report, plan, world = month.report, month.plan, month.world
+    assert report.ok, "\n".join(report.mismatches)
+    routes = report.data["by_signing"]
+    permits = sum(len(w.classes) for w in plan.truth.works.values())
+    assert routes["parallel"]["count"] == routes["sequential"]["count"] == permits
+    assert routes["sequential"]["median_cycle_minutes"] is not None
+    assert month.seen.get("permit.signature-requested", 0) >= 6 * permits  # six offices, one by one
+    assert report.data["scores_recomputed"] == len(world.zones)
+    assert report.data["twin_zones"] == {
+        "zones": len(world.twins),
+        "signing": ["sequential"],
+        "members": sum(len(z.people) for z in world.twins),
+    }
+    twin_ids = {r["zone_id"] for r in report.data["twin_ranking"]}
+    assert twin_ids and not twin_ids & {r["zone_id"] for r in report.data["ranking"]["ranking"]}
+    assert report.data["provenance"]["benefit"]["cost_saved"] == "derived"
 
 
 PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
@@ -161,7 +186,7 @@ IDENTIFIER = re.compile(
 async def test_no_service_log_holds_a_phone_number(month: Month) -> None:
     text = month.log.read_text(encoding="utf-8")
     lines = text.count("\n")
-    phones = {p.phone for z in month.world.zones for p in z.people}
+    phones = {p.phone for p in month.world.people}
     print(f"{lines} log lines of the four services over the month; {len(phones)} phone numbers enrolled")
     # The log is there, and it is the month's: the pipeline's line for every roster entry.
     assert text.count("zone.add-member -> zone.member-joined") == len(phones)

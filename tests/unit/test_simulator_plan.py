@@ -9,7 +9,6 @@ from datetime import date
 import pytest
 
 from services.simulator.plan import build_plan
-from services.simulator.report import _working_days_span, sequential_days
 from services.simulator.world import build_world
 from shared.events import make_event, parse_data, spec_for
 
@@ -79,16 +78,6 @@ def test_ground_truth_names_the_deliberate_misses_and_blocks() -> None:
     assert t.rejected_permits and t.suspended_permits
     assert t.excellent < t.inspections
     assert t.cost_saved_cny >= 550_000
-
-
-def test_sequential_sign_off_counts_working_days_mon_to_sat() -> None:
-    # Saturday + 3 working days: Sat, Mon, Tue -> the last signature lands Wednesday morning.
-    assert _working_days_span(date(2026, 4, 4), 3) == 4.0
-    plan = build_plan(build_world(zones=6, host_units=4, units=20), date(2026, 4, 24), 7, 11)
-    days = sequential_days(plan)
-    # one per permit (a special work each, GB 30871-2022 §4.6); drawing reviews are counted apart
-    assert len(days) == sum(len(w.classes) for w in plan.truth.works.values())
-    assert min(days) >= 4  # three SPEC roles and the approver of Table B.1, at least
 
 
 def test_the_played_days_must_end_with_the_month_they_close() -> None:

@@ -171,7 +171,8 @@ def test_the_facts_come_from_the_plan_itself() -> None:
     assert sum(f.near_miss for f in per_zone.values()) == t.incidents.get("near_miss", 0)
     for z in plan.world.zones:
         f = per_zone[z.key]
-        assert f.rules_met == 5 - len(t.unmet_rules[z.key])
+        assert f.rules_evaluated == 5 + len(t.org_life_due[z.key]) == 8  # April: the monthly rules
+        assert f.rules_met == f.rules_evaluated - len(t.unmet_rules[z.key]) - len(t.org_life_unmet[z.key])
         assert set(f.ratings) == (
             {"host", "construction"}
             if z.missing_management_evaluation
@@ -182,3 +183,19 @@ def test_the_facts_come_from_the_plan_itself() -> None:
             assert f.on_time < f.milestones
     perfect = [per_zone[k] for k in t.perfect_zones]
     assert perfect and all(expected(f).grade == "excellent" for f in perfect)
+
+
+def test_the_organisational_life_rules_judged_at_a_month_s_close() -> None:
+    from services.simulator.plan import org_life_due
+
+    monthly = {"branch_committee_meeting", "party_group_meeting", "theme_party_day_on_fixed_day"}
+    assert org_life_due("2026-04") == monthly
+    assert org_life_due("2026-06") == monthly | {"party_members_meeting", "party_class"}
+    assert org_life_due("2026-12") >= monthly | {"organisational_life_meeting", "member_appraisal"}
+    # The month plays 支委会 and 党小组会; a zone that misses its theme party day misses both rules.
+    plan = build_plan(build_world(zones=6, host_units=4, units=20), date(2026, 4, 24), 7, 11)
+    for z in plan.world.zones:
+        missed = plan.truth.org_life_unmet[z.key]
+        assert missed == ({"theme_party_day_on_fixed_day"} if z.miss_theme_day else set())
+        kinds = {a.data["kind"] for a in plan.actions if a.type == "activity.record" and a.zone_key == z.key}
+        assert {"branch_committee_meeting", "party_group_meeting"} <= kinds
