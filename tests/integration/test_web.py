@@ -184,8 +184,15 @@ async def permits_agree(site: Site, page: Any) -> None:
     assert await figure(page, "funnel.issued") == sum(1 for t in types if "permit.issued" in t)
     closed = await get(site, pf, "/permits", kind="work_permit", status="closed")
     assert await figure(page, "funnel.closed") == closed["total"]
-    # Request to issue, work permits only: from each permit's record, and as the service sums it.
-    issued = [d for d in details if d.get("issued_at")]
+    # Request to issue, work permits only: from each permit's record, and as the service sums it;
+    # the fast track apart from the permits signed the old way (the twins), which are the old column.
+    issued = [d for d in details if d.get("issued_at") and d.get("signing") != "sequential"]
+    played = [d for d in details if d.get("issued_at") and d.get("signing") == "sequential"]
+    if played:
+        old = statistics.median(
+            (iso(d["issued_at"]) - iso(d["requested_at"])).total_seconds() / 3600 for d in played
+        )
+        assert await figure(page, "cycle.sequential_median_hours") == float(half_up(old, 1))
     hours = sorted((iso(d["issued_at"]) - iso(d["requested_at"])).total_seconds() / 3600 for d in issued)
     within = sum(1 for d in issued if iso(d["issued_at"]) <= iso(d["sla_deadline"]))
     if issued:
@@ -193,15 +200,16 @@ async def permits_agree(site: Site, page: Any) -> None:
         assert await figure(page, "cycle.median_hours") == float(half_up(statistics.median(hours), 1))
     stats = await get(site, pf, "/stats")
     figures = stats.get("work_permits") or stats["overall"]  # before issue 15: every permit counted
+    route = (stats.get("by_signing") or {}).get("parallel") if played else None
     for reason, n in figures["blocked_reasons"].items():
         assert await figure(page, f"blocked_reasons.{reason}") == n, reason
     if "work_permits" in stats and issued:
+        fast = route or figures
         assert (
-            abs((await figure(page, "cycle.median_hours") or 0) - figures["median_cycle_minutes"] / 60)
-            <= 0.06
+            abs((await figure(page, "cycle.median_hours") or 0) - fast["median_cycle_minutes"] / 60) <= 0.06
         )
         assert await figure(page, "cycle.within_sla_share") == float(
-            half_up(figures["issued_within_sla_share"], 2) * 100
+            half_up(fast["issued_within_sla_share"], 2) * 100
         )
     drawings = stats.get("drawing_reviews")
     if drawings and drawings.get("median_cycle_days") is not None:
@@ -341,7 +349,8 @@ async def test_a_signer_approves_on_the_phone_and_sees_the_permit_issued(site: S
     zone = await get(site, "zone-registry", f"/zones/{zone_id}")
     project = zone["project_ids"][0]
     work_id = f"W-E2E-{uuid.uuid4().hex[:6]}"
-    when = site.plan.clock_end
+    # Where the played clock stopped: past the month's end while the twins' old route ran on.
+    when = iso((await get(site, "permit-fasttrack", "/clock"))["now"])
     units = {u["unit_id"]: u["role"] for u in zone["units"]}
     construction = next(u for u, role in units.items() if role == "construction")
     roles = {m["member_id"]: m["zone_role"] for m in zone["members"]}

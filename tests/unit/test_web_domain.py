@@ -50,6 +50,19 @@ def test_cycle_times_against_the_sla_and_the_old_sequential_sign_off() -> None:
     assert d.sequential == [0, 0, 0, 0, 0, 0, 4, 0] and d.sequential_median_hours == 96.0
 
 
+def test_the_old_route_is_measured_when_permits_were_signed_sequentially() -> None:
+    """The demo's twin zones sign the old way through the same service: their permits are the
+    old column, measured, and never counted in the fast track's."""
+    fast = [permit("issued", ["permit.issued"], h) for h in (1.0, 3.0)]
+    played = [permit("issued", ["permit.issued"], h, signing="sequential") for h in (30.0, 50.0, 80.0)]
+    d = domain.distribution(fast + played, TZ)
+    assert d.sequential_measured is True
+    assert d.fast_track_within_sla == [1, 0, 1, 0, 0, 0, 0, 0] and sum(d.fast_track_late) == 0
+    assert d.median_hours == 2.0 and d.within_sla_share == 1.0
+    assert d.sequential == [0, 0, 0, 0, 0, 2, 1, 0] and d.sequential_median_hours == 50.0
+    assert domain.distribution(fast, TZ).sequential_measured is False  # none played: estimated
+
+
 def test_the_old_route_skips_sundays() -> None:
     saturday = date(2026, 5, 2)
     assert domain.working_days_span(saturday, 1) == 1
