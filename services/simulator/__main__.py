@@ -81,10 +81,10 @@ async def play_and_report(
     started = time.monotonic()
 
     def say(line: str) -> None:
-        if narrate:
-            print(line, flush=True)
-        elif line.startswith("— "):  # a played day's summary: the progress of a fast month
-            print(f"{line}  [{time.monotonic() - started:.0f} s]", flush=True)
+        print(line, flush=True)
+
+    def progress(line: str) -> None:
+        print(f"{line}  [{time.monotonic() - started:.0f} s]", flush=True)
 
     print(
         f"Playing {days} days from {start.isoformat()}: {len(world.zones)} zones planned over "
@@ -99,7 +99,8 @@ async def play_and_report(
         groups=groups,
         identity=identity,
         pace_s_per_day=pace,
-        narrate=say,
+        narrate=say if narrate else None,
+        progress=progress,
         seed=seed,
         catch_up_timeout_s=catch_up_timeout_s,
     ) as player:

@@ -161,6 +161,7 @@ class Player:
         identity: Identity,
         pace_s_per_day: float = 0.0,
         narrate: Callable[[str], None] | None = None,
+        progress: Callable[[str], None] | None = None,
         seed: int = 7,
         catch_up_timeout_s: float = 120.0,
     ) -> None:
@@ -171,6 +172,8 @@ class Player:
         self.groups = groups  # consumer group -> topics it consumes
         self.pace = pace_s_per_day
         self.say = narrate or (lambda line: None)
+        # Each played day's summary: narrated with the rest, or alone when the month plays fast.
+        self.progress = progress or self.say
         self.rng = random.Random(seed * 104729 + 3)
         self.catch_up_timeout_s = catch_up_timeout_s
         self.queue: list[Action] = list(plan.actions)
@@ -929,7 +932,7 @@ class Player:
     def _day_summary(self, day: Any) -> None:
         c = self.day_counts
         if c:
-            self.say(
+            self.progress(
                 f"— {day.isoformat()} ({day.strftime('%a')}): {c['activity.record']} activities, "
                 f"{c['work.planned']} works planned, {c['permit.sign']} signatures, {c['issued']} permits issued, "
                 f"{c['blocked']} blocks, {c['quality.procedure-inspected']} inspections"

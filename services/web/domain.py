@@ -220,10 +220,12 @@ def distribution(permits: Iterable[dict[str, Any]], tz: ZoneInfo) -> Distributio
     within, late, old = [0] * n, [0] * n, [0] * n
     hours: list[float] = []
     seq: list[float] = []
-    every = list(permits)
-    played = [p for p in every if p.get("signing") == "sequential"]
-    for p in every:
-        if p.get("signing") == "sequential" or (h := cycle_hours(p)) is None:
+    fast: list[dict[str, Any]] = []
+    played: list[dict[str, Any]] = []
+    for p in permits:
+        (played if p.get("signing") == "sequential" else fast).append(p)
+    for p in fast:
+        if (h := cycle_hours(p)) is None:
             continue
         hours.append(h)
         issued, deadline = _time(p.get("issued_at")), _time(p.get("sla_deadline"))
