@@ -122,8 +122,7 @@ class ReplayControl:
         self.active = True
         consumer.pause(*owned)
         try:
-            async with self.runtime.pipeline._lock:  # the message being handled finishes
-                pass
+            await self.runtime.pipeline.idle()  # the batch being handled finishes
             await self.runtime.pipeline.flush_commits()
             targets, ends = await self._bounds(consumer, owned, request)
         except BaseException:

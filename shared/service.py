@@ -151,6 +151,11 @@ class Runtime:
         d, settings = self.definition, self.settings
         self.subscriber = self.broker.subscriber(
             *[t.value for t in self.topics],
+            # What one fetch returns is handled as one batch per partition, the partitions in
+            # parallel (Pipeline.handle_batch); the wait is FastStream's pause after an empty fetch.
+            batch=True,
+            max_records=settings.batch_max_records,
+            batch_timeout_ms=settings.batch_wait_ms,
             group_id=settings.group_id(d.title),
             group_instance_id=settings.instance_id(d.title),
             session_timeout_ms=settings.session_timeout_ms,
@@ -162,7 +167,7 @@ class Runtime:
             listener=_Listener(self),
             # Headers are read by the pipeline, which dead-letters unreadable ones; FastStream's
             # own parser would raise on them and the message would be skipped (faststream #2618).
-            parser=_raw_message,
+            parser=_raw_batch,
             decoder=_raw_body,
             title=f"{d.title}:consume",
             description=f"Every event {d.title} consumes. Unreadable messages go to pbz.dlq.",
@@ -170,8 +175,11 @@ class Runtime:
         pipeline, subscriber = self.pipeline, self.subscriber
 
         @self.subscriber
-        async def consume(body: bytes, message: KafkaMessage) -> None:
-            await pipeline.handle_record(message.raw_message, subscriber.consumer)  # type: ignore[arg-type]
+        async def consume(body: Any, message: KafkaMessage) -> None:
+            records = message.raw_message
+            await pipeline.handle_batch(
+                records if isinstance(records, tuple) else (records,), subscriber.consumer
+            )
 
         # Publishers are declared for the AsyncAPI document.
         work = [d.work_topic] if d.work_topic is not None else []
@@ -396,16 +404,17 @@ async def _raw_body(msg: Any) -> Any:
     return msg.body
 
 
-async def _raw_message(record: Any, _default: Any = None) -> Any:
-    """FastStream's message around a record, without reading its headers (never raises)."""
+async def _raw_batch(records: Any, _default: Any = None) -> Any:
+    """FastStream's message around a fetched batch, without reading headers (never raises)."""
+    first, last = records[0], records[-1]
     return KafkaAckableMessage(
-        body=record.value or b"",
+        body=[r.value or b"" for r in records],
         headers={},
         reply_to="",
         content_type=None,
-        message_id=f"{record.topic}-{record.partition}-{record.offset}",
+        message_id=f"{first.topic}-{first.partition}-{first.offset}..{last.offset}",
         correlation_id=None,
-        raw_message=record,
+        raw_message=records,
         path={},
         consumer=FAKE_CONSUMER,  # never used: the pipeline commits through the subscriber's consumer
     )

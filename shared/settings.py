@@ -69,6 +69,15 @@ class ServiceSettings(BaseSettings):
     kafka_linger_ms: int = Field(2, ge=0, le=1000)
     kafka_compression: Literal["none", "gzip", "lz4", "zstd"] = "lz4"
     kafka_max_batch_bytes: int = Field(262_144, ge=16_384, le=1_000_000)
+    # The consumer: one fetch returns at most this many records (all partitions together);
+    # each partition's share is handled as one batch (one insert of processed records, one
+    # bulk write per collection, one commit). After an empty fetch it waits batch_wait_ms.
+    batch_max_records: int = Field(100, ge=1, le=10_000)
+    batch_wait_ms: int = Field(5, ge=1, le=1000)
+    # The partitions' batches of one fetch one after another (the default: a command and the
+    # follow-ups it re-keys to the work topic keep the order they arrived in, as with one
+    # message at a time) or side by side (faster where no cross-topic order is relied on).
+    partitions_in_parallel: bool = False
     # Traces: spans exported over OTLP/HTTP to this endpoint (e.g. http://jaeger:4318);
     # empty = tracing off (the trace context is still carried from event to event).
     otlp_endpoint: str = ""

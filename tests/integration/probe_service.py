@@ -47,13 +47,15 @@ async def on_inspected(ctx: HandlerContext, data: ProcedureInspected) -> None:
         raise RuntimeError("a defect in the handler")
     if data.procedure_code == "nan":
         ctx.put("readings", {"_id": ctx.event.id, "lel_pct": float("nan")})
+    reasons = [f"probe_seen_{counter['n']}"]
+    if data.procedure_code == "query":
+        # A query of the store itself (a filter, not ctx.get): alone, it sees the effect of
+        # every message before this one — in a batch too.
+        stored = await ctx.db["counters"].find_one({"_id": data.project_id, "n": {"$gte": 0}})
+        reasons.append(f"probe_stored_{(stored or {}).get('n', 0)}")
     ctx.emit(
         "assessment.command-rejected",
-        {
-            "command_id": ctx.event.id,
-            "command_type": ctx.event.type,
-            "reasons": [f"probe_seen_{counter['n']}"],
-        },
+        {"command_id": ctx.event.id, "command_type": ctx.event.type, "reasons": reasons},
         key=data.project_id,
     )
 

@@ -1,0 +1,129 @@
+"""The in-memory unit of work of one partition's batch (see ``Pipeline.handle_batch``).
+
+The handlers of a batch's messages run one after another before anything of the batch is
+stored. For each message to see exactly what it would see alone, the unit keeps:
+
+- ``staged``: the last document each earlier message of the batch put (None: deleted);
+  ``ctx.get`` answers from it first (a copy: a handler may change what it reads);
+- ``reads``: the documents read by ``ctx.get`` so far in the batch, read once per batch
+  (a document no earlier message of the batch staged is what the store holds: every
+  aggregate is written only from this partition, R1);
+- ``dirty``: the collections earlier messages staged writes to. A handler that queries
+  one of them through ``ctx.db`` (a filter, not ``ctx.get``) would not see those writes:
+  the query raises :class:`FlushFirst` before it reaches the store, the pipeline stores
+  the batch so far, and runs the message again on an empty unit — as alone.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from motor.motor_asyncio import AsyncIOMotorCollection
+
+if TYPE_CHECKING:
+    from aiokafka import ConsumerRecord
+    from motor.motor_asyncio import AsyncIOMotorDatabase
+
+    from .events import CloudEvent
+
+DocKey = tuple[str, Any]
+
+
+class FlushFirst(BaseException):
+    """A handler asked the store about a collection the batch has unstored writes to.
+
+    A BaseException so that a handler's own ``except Exception`` cannot swallow it."""
+
+    def __init__(self, collection: str) -> None:
+        super().__init__(collection)
+        self.collection = collection
+
+
+@dataclass
+class Unit:
+    """The messages of a batch handled but not yet stored, and what they staged."""
+
+    records: list[dict[str, Any]] = field(default_factory=list)  # processed records, in order
+    causes: list[ConsumerRecord[Any, Any]] = field(default_factory=list)
+    events: list[CloudEvent] = field(default_factory=list)
+    staged: dict[DocKey, dict[str, Any] | None] = field(default_factory=dict)
+    reads: dict[DocKey, dict[str, Any] | None] = field(default_factory=dict)
+    dirty: set[str] = field(default_factory=set)
+    keys: set[str] = field(default_factory=set)  # the idempotency keys of ``records``
+    started: float = field(default_factory=time.monotonic)  # when its first message came
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def known(self, key: DocKey) -> tuple[bool, dict[str, Any] | None]:
+        """(True, doc) when the unit knows the document (staged or read before)."""
+        if key in self.staged:
+            return True, copy.deepcopy(self.staged[key])
+        if key in self.reads:
+            return True, copy.deepcopy(self.reads[key])
+        return False, None
+
+    def remember(self, key: DocKey, doc: dict[str, Any] | None) -> None:
+        self.reads[key] = copy.deepcopy(doc)
+
+    def add(
+        self,
+        record_doc: dict[str, Any],
+        cause: ConsumerRecord[Any, Any],
+        event: CloudEvent,
+        staged: dict[DocKey, dict[str, Any] | None],
+    ) -> None:
+        if not self.records:
+            self.started = time.monotonic()
+        self.records.append(record_doc)
+        self.keys.add(record_doc["_id"])
+        self.causes.append(cause)
+        self.events.append(event)
+        for key, doc in staged.items():
+            self.staged[key] = copy.deepcopy(doc)
+            self.dirty.add(key[0])
+
+    def clear(self) -> None:
+        self.started = time.monotonic()
+        self.records.clear()
+        self.keys.clear()
+        self.causes.clear()
+        self.events.clear()
+        self.staged.clear()
+        self.reads.clear()
+        self.dirty.clear()
+
+
+class GuardedDb:
+    """``ctx.db`` inside a batch: the store, except for a query on a dirty collection."""
+
+    def __init__(self, db: AsyncIOMotorDatabase[Any], unit: Unit) -> None:
+        self._db = db
+        self._unit = unit
+
+    def _collection(self, name: str) -> AsyncIOMotorCollection[Any]:
+        if name in self._unit.dirty:
+            raise FlushFirst(name)
+        return self._db[name]
+
+    def __getitem__(self, name: str) -> AsyncIOMotorCollection[Any]:
+        return self._collection(name)
+
+    def get_collection(self, name: str, *args: Any, **kwargs: Any) -> AsyncIOMotorCollection[Any]:
+        if name in self._unit.dirty:
+            raise FlushFirst(name)
+        return self._db.get_collection(name, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_") or name in {"client", "name", "codec_options", "read_preference"}:
+            return getattr(self._db, name)
+        attr = getattr(self._db, name)
+        if isinstance(attr, AsyncIOMotorCollection):
+            return self._collection(name)
+        return attr  # a database method (command, list_collection_names...)
+
+
+__all__ = ["FlushFirst", "GuardedDb", "Unit"]
