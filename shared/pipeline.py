@@ -164,7 +164,7 @@ from .metrics import (
     TRANSIENT_RETRIES,
     WAITING,
 )
-from .unit_of_work import FlushFirst, GuardedDb, Unit
+from .unit_of_work import FlushFirst, GuardedDb, Read, Unit, equals
 
 if TYPE_CHECKING:
     from aiokafka import AIOKafkaConsumer, ConsumerRecord
@@ -182,6 +182,8 @@ P = TypeVar("P", bound=Payload)
 Handler = Callable[["HandlerContext", Any], Awaitable[None]]
 TickHook = Callable[["HandlerContext", datetime, datetime], Awaitable[None]]
 KeyOf = Callable[[CloudEvent, Any], str]
+# What a handler will read, from its message's data: read for a whole batch at once.
+ReadsOf = Callable[[Any], Iterable[Read]]
 # A key that needs the service's own store to be known (a permit command names its permit; the
 # permit's partition key is its project): read, never written, before the message is routed.
 StoreKeyOf = Callable[[CloudEvent, Any, "AsyncIOMotorDatabase[Any]"], Awaitable[str]]
@@ -340,6 +342,18 @@ class HandlerContext:
             self._read_versions.setdefault(key, int((doc or {}).get("version") or 0))
         return doc
 
+    async def find(self, collection: str, **equal: Any) -> list[dict[str, Any]]:
+        """The documents whose top-level fields equal the given values, as this message alone
+        would find them (what earlier messages of its batch staged included; like a query
+        through ``db``, not what this handler staged itself)."""
+        cached = None
+        if self._unit is not None and len(equal) == 1:
+            [(field, value)] = equal.items()
+            cached = self._unit.found.get((collection, field, value))
+        if cached is None:
+            cached = await self._store[collection].find(equal).to_list(None)
+        return self._unit.overlay(collection, equal, cached) if self._unit is not None else cached
+
     def emit(
         self,
         event_type: str,
@@ -414,6 +428,7 @@ class Handlers:
     def __init__(self) -> None:
         self.by_type: dict[str, Handler] = {}
         self.routes: dict[str, Route] = {}
+        self.reads: dict[str, ReadsOf] = {}
         self.aggregates: set[str] = set()
         self.tick: TickHook | None = None
 
@@ -424,14 +439,20 @@ class Handlers:
         key: KeyOf | None = None,
         topic: Topic | str | None = None,
         key_from_store: StoreKeyOf | None = None,
+        reads: ReadsOf | None = None,
     ) -> Callable[[Handler], Handler]:
         """Register the handler of a type. ``key(event, data)``: the partition key of the
         aggregate it changes; a message arriving elsewhere than on ``topic`` (default: the
         type's own), or keyed otherwise, is re-published there with that key first, byte for
         byte (its identity and its actor, the CloudEvents authcontext, travel with it).
         ``key_from_store(event, data, db)``: the same, for a key only the service's store knows
-        (it reads, never writes; an outage while reading waits like any other)."""
+        (it reads, never writes; an outage while reading waits like any other).
+        ``reads(data)``: what the handler will read (``ctx.get``, ``ctx.find``), read for
+        the messages of a batch at once — a declaration for speed only: the handler reads
+        the same with or without it."""
         spec_for(event_type)  # fail at import time on a type the catalogue lacks
+        if reads is not None:
+            self.reads[event_type] = reads
         if key is not None or key_from_store is not None:
             home = None if topic is None else str(Topic(topic).value)
             self.routes[event_type] = Route(key, home, key_from_store)
@@ -699,7 +720,9 @@ class Pipeline:
         ):
             self._replaying.add(where)  # redeliveries come in runs: each one looked up alone
         unit = Unit()
-        for record, readable in parsed:
+        for i, (record, readable) in enumerate(parsed):
+            if readable is not None and where not in self._replaying:
+                await self._prefetch(unit, parsed[i : i + UNIT_MAX_MESSAGES])
             if (
                 readable is None
                 or where in self._replaying
@@ -710,6 +733,41 @@ class Pipeline:
             elif len(unit) >= UNIT_MAX_MESSAGES or _time.monotonic() - unit.started > UNIT_MAX_SECONDS:
                 await self._flush(unit)  # effects and events keep flowing out of a long batch
         await self._flush(unit)
+
+    async def _prefetch(
+        self, unit: Unit, window: list[tuple[ConsumerRecord[Any, Any], tuple[CloudEvent, Payload] | None]]
+    ) -> None:
+        """Read at once what the coming messages' handlers declare they will read, unless the
+        unit already knows what the first one needs. One query per collection and field; a
+        failure reads nothing (each handler then reads for itself, and meets it there)."""
+        wanted = [self._declared(readable) for _, readable in window]
+        if not wanted[0] or all(unit.knows(r) for r in wanted[0]):
+            return
+        groups: dict[tuple[str, str], set[Any]] = {}
+        for reads in wanted:
+            for r in reads:
+                if not unit.knows(r):
+                    groups.setdefault((r.collection, r.field), set()).add(r.value)
+        for (collection, field), values in groups.items():
+            try:
+                docs = await self.db[collection].find({field: {"$in": list(values)}}).to_list(None)
+            except Exception:
+                return
+            if field == "_id":
+                by_id = {d["_id"]: d for d in docs}
+                for v in values:
+                    unit.remember((collection, v), by_id.get(v))
+            else:
+                for v in values:
+                    unit.found[(collection, field, v)] = [d for d in docs if equals(d.get(field), v)]
+
+    def _declared(self, readable: tuple[CloudEvent, Payload] | None) -> list[Read]:
+        if readable is None or (reads := self.handlers.reads.get(readable[0].type)) is None:
+            return []
+        try:
+            return list(reads(readable[1]))
+        except Exception:
+            return []
 
     async def _alone(self, record: ConsumerRecord[Any, Any]) -> None:
         await self._waiting_out(lambda: self._process_record(record))

@@ -8,10 +8,15 @@ stored. For each message to see exactly what it would see alone, the unit keeps:
 - ``reads``: the documents read by ``ctx.get`` so far in the batch, read once per batch
   (a document no earlier message of the batch staged is what the store holds: every
   aggregate is written only from this partition, R1);
+- ``found``: what the store answered to a query by one field's value, read for the coming
+  messages at once when their handlers declare it (``Handlers.on(..., reads=)``);
 - ``dirty``: the collections earlier messages staged writes to. A handler that queries
   one of them through ``ctx.db`` (a filter, not ``ctx.get``) would not see those writes:
   the query raises :class:`FlushFirst` before it reaches the store, the pipeline stores
-  the batch so far, and runs the message again on an empty unit — as alone.
+  the batch so far, and runs the message again on an empty unit — as alone. A query of
+  equalities through ``ctx.find`` needs no flush: the store's answer with the batch's
+  staged documents laid over it (``overlay``) is exactly what the store would answer
+  after them, since every one of them is known whole.
 """
 
 from __future__ import annotations
@@ -30,6 +35,18 @@ if TYPE_CHECKING:
     from .events import CloudEvent
 
 DocKey = tuple[str, Any]
+QueryKey = tuple[str, str, Any]  # (collection, field, value)
+
+
+@dataclass(frozen=True)
+class Read:
+    """What a handler will read, declared so a batch reads it for all its messages at once:
+    a document by ``_id`` (``ctx.get``), or with ``field``, the documents whose ``field``
+    equals ``value`` (``ctx.find(collection, field=value)``)."""
+
+    collection: str
+    value: Any
+    field: str = "_id"
 
 
 class FlushFirst(BaseException):
@@ -51,6 +68,7 @@ class Unit:
     events: list[CloudEvent] = field(default_factory=list)
     staged: dict[DocKey, dict[str, Any] | None] = field(default_factory=dict)
     reads: dict[DocKey, dict[str, Any] | None] = field(default_factory=dict)
+    found: dict[QueryKey, list[dict[str, Any]]] = field(default_factory=dict)
     dirty: set[str] = field(default_factory=set)
     keys: set[str] = field(default_factory=set)  # the idempotency keys of ``records``
     started: float = field(default_factory=time.monotonic)  # when its first message came
@@ -68,6 +86,36 @@ class Unit:
 
     def remember(self, key: DocKey, doc: dict[str, Any] | None) -> None:
         self.reads[key] = copy.deepcopy(doc)
+
+    def knows(self, read: Read) -> bool:
+        if read.field == "_id":
+            key = (read.collection, read.value)
+            return key in self.staged or key in self.reads
+        return (read.collection, read.field, read.value) in self.found
+
+    def overlay(
+        self, collection: str, equal: dict[str, Any], stored: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """The store's answer to ``equal`` as it will be once the unit is stored: a staged
+        document replaces (or removes) its stored copy in place, new ones that match come
+        after (as the store lists a new document after the ones it holds)."""
+        if collection not in self.dirty:
+            return copy.deepcopy(stored)
+        out: list[dict[str, Any]] = []
+        seen: set[Any] = set()
+        for doc in stored:
+            seen.add(doc["_id"])
+            key = (collection, doc["_id"])
+            if key in self.staged:
+                staged = self.staged[key]
+                if staged is None or not matches(staged, equal):
+                    continue
+                doc = staged
+            out.append(doc)
+        for (c, _id), staged in self.staged.items():
+            if c == collection and _id not in seen and staged is not None and matches(staged, equal):
+                out.append(staged)
+        return copy.deepcopy(out)
 
     def add(
         self,
@@ -94,7 +142,17 @@ class Unit:
         self.events.clear()
         self.staged.clear()
         self.reads.clear()
+        self.found.clear()
         self.dirty.clear()
+
+
+def matches(doc: dict[str, Any], equal: dict[str, Any]) -> bool:
+    """Equalities on top-level fields as the store answers them (an array matches a member)."""
+    return all(equals(doc.get(field), value) for field, value in equal.items())
+
+
+def equals(stored: Any, value: Any) -> bool:
+    return bool(stored == value or (isinstance(stored, list) and value in stored))
 
 
 class GuardedDb:
@@ -126,4 +184,4 @@ class GuardedDb:
         return attr  # a database method (command, list_collection_names...)
 
 
-__all__ = ["FlushFirst", "GuardedDb", "Unit"]
+__all__ = ["FlushFirst", "GuardedDb", "Read", "Unit", "equals", "matches"]

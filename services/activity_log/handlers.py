@@ -25,6 +25,7 @@ from shared.events.catalog import (
 )
 from shared.periods import month_of
 from shared.pipeline import HandlerContext, Handlers
+from shared.unit_of_work import Read
 
 from . import attendance, domain, organisational_life, store
 
@@ -64,7 +65,15 @@ def _reject(ctx: HandlerContext, data: ActivityRecord, reasons: list[str]) -> No
     )
 
 
-@handlers.on("activity.record", key=lambda event, data: data.zone_id)
+def _record_reads(data: ActivityRecord) -> list[Read]:
+    return [
+        Read(store.ACTIVITIES, data.activity_id),
+        Read(zone_copy.ZONES, data.zone_id),
+        Read(store.LEAVES, data.activity_id, field="activity_id"),
+    ]
+
+
+@handlers.on("activity.record", key=lambda event, data: data.zone_id, reads=_record_reads)
 async def on_record(ctx: HandlerContext, data: ActivityRecord) -> None:
     if await ctx.get(store.ACTIVITIES, data.activity_id) is not None:
         return  # the same activity twice: one record, one event
@@ -94,7 +103,7 @@ async def on_record(ctx: HandlerContext, data: ActivityRecord) -> None:
         "period": month_of(local),
     }
     ctx.emit("activity.recorded", data, key=data.zone_id)
-    _stage_attendance(ctx, record, zone, await store.leaves_for(ctx.db, data.activity_id))
+    _stage_attendance(ctx, record, zone, await ctx.find(store.LEAVES, activity_id=data.activity_id))
     for p in data.problems_raised:
         if await ctx.get(store.PROBLEMS, p.problem_id) is not None:
             continue
@@ -248,7 +257,12 @@ async def on_request_leave(ctx: HandlerContext, data: ActivityRequestLeave) -> N
     ctx.put(store.LEAVES, leave)
     ctx.emit("activity.leave-recorded", data, key=data.zone_id)
     if recorded is not None:  # recorded ahead of its start: its attendance changes
-        _stage_attendance(ctx, recorded, zone_doc, [*await store.leaves_for(ctx.db, data.activity_id), leave])
+        _stage_attendance(
+            ctx,
+            recorded,
+            zone_doc,
+            [*await ctx.find(store.LEAVES, activity_id=data.activity_id), leave],
+        )
 
 
 # --------------------------------------------------------------------------- the clock

@@ -79,11 +79,6 @@ def leave_id(activity_id: str, member_id: str) -> str:
     return f"{activity_id}|{member_id}"
 
 
-async def leaves_for(db: AsyncIOMotorDatabase[Any], activity_id: str) -> list[dict[str, Any]]:
-    docs: list[dict[str, Any]] = await db[LEAVES].find({"activity_id": activity_id}).to_list(None)
-    return docs
-
-
 async def activities_between(
     db: AsyncIOMotorDatabase[Any], zone_id: str, first: str, last: str
 ) -> list[dict[str, Any]]:

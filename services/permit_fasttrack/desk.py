@@ -93,7 +93,7 @@ class Desk:
                     await self.ctx.get(store.CHECKINS, store.checkin_id(zone["zone_id"], day)) is not None
                 )
         if permit.is_work and permit.work_class in SPECIAL_CLASSES:
-            facts.live = await store.live_placed(self.ctx.db, permit.project_id)
+            facts.live = await store.live_placed(self.ctx, permit.project_id)
         return facts
 
     async def settle(self, permit: Permit, people: People | None = None) -> None:

@@ -23,6 +23,7 @@ from motor.motor_asyncio import AsyncIOMotorDatabase
 from shared import zone_copy
 from shared.events.catalog import PermitStatus
 from shared.mongo import Index
+from shared.pipeline import HandlerContext
 
 from .domain import OPEN_UNISSUED, Permit, Placed, Rules
 
@@ -131,9 +132,9 @@ async def project_of(db: DB, permit_id: str) -> str | None:
     return None
 
 
-async def open_in_project(db: DB, project_id: str) -> list[dict[str, Any]]:
-    docs: list[dict[str, Any]] = await db[OPEN].find({"project_id": project_id}).to_list(None)
-    return docs
+async def open_in_project(ctx: HandlerContext, project_id: str) -> list[dict[str, Any]]:
+    """Through the handler's context: in a batch, what earlier messages staged is included."""
+    return await ctx.find(OPEN, project_id=project_id)
 
 
 async def due(db: DB, now: datetime, limit: int = 10_000) -> list[dict[str, Any]]:
@@ -143,8 +144,8 @@ async def due(db: DB, now: datetime, limit: int = 10_000) -> list[dict[str, Any]
     return docs
 
 
-async def live_placed(db: DB, project_id: str) -> list[Placed]:
-    docs = await db[OPEN].find({"project_id": project_id, "status": PermitStatus.ISSUED.value}).to_list(None)
+async def live_placed(ctx: HandlerContext, project_id: str) -> list[Placed]:
+    docs = await ctx.find(OPEN, project_id=project_id, status=PermitStatus.ISSUED.value)
     out = []
     for d in docs:
         pl = d.get("placed")

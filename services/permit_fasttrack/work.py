@@ -32,6 +32,7 @@ from shared.events.catalog import (
     WorkPlanReceived,
 )
 from shared.pipeline import HandlerContext
+from shared.unit_of_work import Read
 
 from . import commands, store
 from .desk import Desk, handlers, open_unissued
@@ -43,6 +44,11 @@ ZONE_REASONS = {"no_active_zone", "contractor_safety_not_adopted", "subcontracto
 def clean_plan(plan: WorkPlanned) -> WorkPlanned:
     """The plan without a sender's extra fields (they are kept on the fact, not in the permit)."""
     return WorkPlanned.model_validate(plan.model_dump(include=set(WorkPlanned.model_fields)))
+
+
+def permit_reads(data: Any) -> list[Read]:
+    """An applier loads its permit: read for a batch's appliers at once."""
+    return [Read(store.PERMITS, data.permit_id)]
 
 
 # --------------------------------------------------------------------------- work plans
@@ -91,7 +97,7 @@ async def dispatch_work_cancel(ctx: HandlerContext, data: WorkCancelReceived) ->
             )
 
 
-@handlers.on("permit-work.plan-permit")
+@handlers.on("permit-work.plan-permit", reads=permit_reads)
 async def apply_plan(ctx: HandlerContext, data: PlanPermit) -> None:
     desk = Desk(ctx)
     plan = clean_plan(data.plan)
@@ -129,7 +135,7 @@ async def apply_drawing(ctx: HandlerContext, data: DrawingReceived) -> None:
     await desk.stage(permit, people)
 
 
-@handlers.on("permit-work.cancel-permit")
+@handlers.on("permit-work.cancel-permit", reads=permit_reads)
 async def apply_cancel(ctx: HandlerContext, data: CancelPermit) -> None:
     desk = Desk(ctx)
     permit = await desk.load(data.permit_id)
@@ -178,9 +184,9 @@ def zone_concerns(data: dict[str, Any], entry: dict[str, Any]) -> bool:
     )
 
 
-@handlers.on("permit-work.fact")
+@handlers.on("permit-work.fact", reads=lambda d: [Read(store.OPEN, d.project_id, field="project_id")])
 async def dispatch_fact(ctx: HandlerContext, data: FactReceived) -> None:
-    for entry in await store.open_in_project(ctx.db, data.project_id):
+    for entry in await store.open_in_project(ctx, data.project_id):
         if concerned(str(data.fact), data.data, entry):
             ctx.emit(
                 "permit-work.apply",
@@ -189,7 +195,7 @@ async def dispatch_fact(ctx: HandlerContext, data: FactReceived) -> None:
             )
 
 
-@handlers.on("permit-work.apply")
+@handlers.on("permit-work.apply", reads=permit_reads)
 async def apply_fact(ctx: HandlerContext, data: ApplyFact) -> None:
     desk = Desk(ctx)
     permit = await desk.load(data.permit_id)
@@ -305,7 +311,7 @@ for _command in COMMANDS:
     handlers.on(_command, key_from_store=permit_project, topic=Topic.PERMIT_WORK)(apply_command)
 
 
-@handlers.on("permit-work.due")
+@handlers.on("permit-work.due", reads=permit_reads)
 async def apply_due(ctx: HandlerContext, data: PermitDue) -> None:
     desk = Desk(ctx)
     permit = await desk.load(data.permit_id)
@@ -314,7 +320,7 @@ async def apply_due(ctx: HandlerContext, data: PermitDue) -> None:
         await desk.stage(permit)
 
 
-@handlers.on("permit-work.purge")
+@handlers.on("permit-work.purge", reads=permit_reads)
 async def apply_purge(ctx: HandlerContext, data: PermitPurge) -> None:
     desk = Desk(ctx)
     permit = await desk.load(data.permit_id)

@@ -16,6 +16,7 @@ from shared.events import Topic
 from shared.events.catalog import ProcedureInspected
 from shared.pipeline import HandlerContext, Handlers, TransientError
 from shared.service import ServiceDefinition
+from shared.unit_of_work import Read
 
 handlers = Handlers()
 # Test seam: how many times the next inspection with this code fails transiently.
@@ -27,7 +28,12 @@ ticks: list[tuple[datetime, datetime]] = []
 broken_codes: set[str] = set()
 
 
-@handlers.on("quality.procedure-inspected")
+def _reads(data: ProcedureInspected) -> list[Read]:
+    # Declared for the batch to read at once; the handler reads the same without it.
+    return [Read("counters", data.project_id), Read("counters", data.project_id, field="project")]
+
+
+@handlers.on("quality.procedure-inspected", reads=_reads)
 async def on_inspected(ctx: HandlerContext, data: ProcedureInspected) -> None:
     if transient_failures.get(data.procedure_code, 0) > 0:
         transient_failures[data.procedure_code] -= 1
@@ -38,6 +44,7 @@ async def on_inspected(ctx: HandlerContext, data: ProcedureInspected) -> None:
         raise AutoReconnect("127.0.0.1:27017: connection closed")
     counter: dict[str, Any] = await ctx.get("counters", data.project_id) or {
         "_id": data.project_id,
+        "project": data.project_id,
         "n": 0,
         "codes": [],
     }
@@ -53,6 +60,11 @@ async def on_inspected(ctx: HandlerContext, data: ProcedureInspected) -> None:
         # every message before this one — in a batch too.
         stored = await ctx.db["counters"].find_one({"_id": data.project_id, "n": {"$gte": 0}})
         reasons.append(f"probe_stored_{(stored or {}).get('n', 0)}")
+    if data.procedure_code == "find":
+        # A query of equalities through the context: in a batch it sees what the messages
+        # before this one staged, without storing them first (not what this one staged).
+        found = await ctx.find("counters", project=data.project_id)
+        reasons.append(f"probe_found_{found[0]['n'] if found else 0}")
     ctx.emit(
         "assessment.command-rejected",
         {"command_id": ctx.event.id, "command_type": ctx.event.type, "reasons": reasons},

@@ -17,9 +17,10 @@ from tests.integration import probe_service
 from tests.support import Bus, running
 
 # What the probe does with each code: counts it (P-*, query), fails once for an outage and
-# then counts it (flaky-*), a defect after staging (boom), an unstorable write (nan).
-CODES = ["P-1", "P-2", "boom", "P-3", "query", "flaky", "nan", "P-4"]
-COUNTED = ["P-1", "P-2", "P-3", "query", "flaky", "P-4"]
+# then counts it (flaky-*), a defect after staging (boom), an unstorable write (nan), a
+# query through the context (find).
+CODES = ["P-1", "P-2", "boom", "P-3", "query", "find", "flaky", "nan", "P-4"]
+COUNTED = ["P-1", "P-2", "P-3", "query", "find", "flaky", "P-4"]
 
 
 def _event(project: str, code: str) -> CloudEvent:
@@ -103,8 +104,10 @@ async def test_a_batch_gives_each_message_the_outcome_it_would_have_alone() -> N
                 ["probe_seen_3"],
                 # The query asked the store after the batch so far was stored.
                 ["probe_seen_4", "probe_stored_3"],
-                ["probe_seen_5"],
+                # The context's query saw what the message before it staged.
+                ["probe_seen_5", "probe_found_4"],
                 ["probe_seen_6"],
+                ["probe_seen_7"],
             ]
             assert await _letters(out, project) == ["handler_error", "unstorable"]
             # Each counted message's record is there (its own, or its batch's), and done; a

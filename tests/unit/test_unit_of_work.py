@@ -1,0 +1,79 @@
+"""The unit of work's answers to a query of equalities (``ctx.find`` in a batch): the store's
+answer with what earlier messages staged laid over it, as the store would answer after them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import ConsumerRecord
+
+from shared.events import make_event
+from shared.unit_of_work import Read, Unit, matches
+
+
+def _unit(staged: dict[tuple[str, Any], dict[str, Any] | None]) -> Unit:
+    unit = Unit()
+    event = make_event(
+        id="e1", type="quality.procedure-inspected", source="t", time=datetime.now(UTC), data={}
+    )
+    cause: ConsumerRecord[Any, Any] = ConsumerRecord("t", 0, 0, 0, 0, None, b"", None, 0, 0, [])
+    unit.add({"_id": "t/e1", "writes": [], "events": []}, cause, event, staged)
+    return unit
+
+
+STORED = [
+    {"_id": "a", "project": "P1", "status": "issued"},
+    {"_id": "b", "project": "P1", "status": "approved"},
+    {"_id": "c", "project": "P1", "status": "issued"},
+]
+
+
+def test_a_collection_nobody_staged_to_is_the_store_s_answer() -> None:
+    unit = _unit({("other", "x"): {"_id": "x"}})
+    answer = unit.overlay("open", {"project": "P1"}, STORED)
+    assert answer == STORED and answer[0] is not STORED[0]  # a copy: a handler may change it
+
+
+def test_a_staged_document_replaces_its_stored_copy_in_place() -> None:
+    unit = _unit({("open", "b"): {"_id": "b", "project": "P1", "status": "issued"}})
+    answer = unit.overlay("open", {"project": "P1", "status": "issued"}, [STORED[0], STORED[2]])
+    assert [d["_id"] for d in answer] == ["a", "c", "b"]
+    answer = unit.overlay("open", {"project": "P1"}, STORED)
+    assert [d["_id"] for d in answer] == ["a", "b", "c"] and answer[1]["status"] == "issued"
+
+
+def test_a_staged_delete_or_a_change_out_of_the_filter_leaves_the_answer() -> None:
+    unit = _unit({("open", "a"): None, ("open", "c"): {"_id": "c", "project": "P1", "status": "closed"}})
+    answer = unit.overlay("open", {"project": "P1", "status": "issued"}, [STORED[0], STORED[2]])
+    assert answer == []
+
+
+def test_a_new_staged_document_that_matches_comes_after_the_stored_ones() -> None:
+    unit = _unit(
+        {
+            ("open", "d"): {"_id": "d", "project": "P1", "status": "issued"},
+            ("open", "e"): {"_id": "e", "project": "P2", "status": "issued"},
+        }
+    )
+    answer = unit.overlay("open", {"project": "P1"}, STORED)
+    assert [d["_id"] for d in answer] == ["a", "b", "c", "d"]
+
+
+def test_an_array_field_matches_a_member_as_the_store_does() -> None:
+    assert matches({"roles": ["hse", "host_rep"]}, {"roles": "hse"})
+    assert not matches({"roles": ["host_rep"]}, {"roles": "hse"})
+    assert not matches({}, {"roles": "hse"})
+
+
+def test_what_the_unit_knows_of_a_declared_read() -> None:
+    unit = _unit({("permits", "p1"): {"_id": "p1"}})
+    assert unit.knows(Read("permits", "p1"))
+    assert not unit.knows(Read("permits", "p2"))
+    unit.remember(("permits", "p2"), None)  # read: not there
+    assert unit.knows(Read("permits", "p2")) and unit.known(("permits", "p2")) == (True, None)
+    assert not unit.knows(Read("open", "P1", field="project"))
+    unit.found[("open", "project", "P1")] = []
+    assert unit.knows(Read("open", "P1", field="project"))
+    unit.clear()
+    assert not unit.knows(Read("permits", "p1")) and not unit.knows(Read("open", "P1", field="project"))
