@@ -720,19 +720,50 @@ class Pipeline:
         ):
             self._replaying.add(where)  # redeliveries come in runs: each one looked up alone
         unit = Unit()
+        forwards: list[tuple[ConsumerRecord[Any, Any], CloudEvent, Forward, Awaitable[Any]]] = []
         for i, (record, readable) in enumerate(parsed):
             if readable is not None and where not in self._replaying:
                 await self._prefetch(unit, parsed[i : i + UNIT_MAX_MESSAGES])
-            if (
-                readable is None
-                or where in self._replaying
-                or not await self._batched(record, *readable, unit)
-            ):
+            outcome = (
+                False
+                if readable is None or where in self._replaying
+                else await self._batched(record, *readable, unit)
+            )
+            if isinstance(outcome, Forward):
+                assert readable is not None
+                # After what the unit staged (its events go out first), before what follows.
+                await self._flush(unit)
+                forwards.append((record, readable[0], outcome, await self._send_forward(record, outcome)))
+            elif not outcome:
                 await self._flush(unit)
                 await self._alone(record)
             elif len(unit) >= UNIT_MAX_MESSAGES or _time.monotonic() - unit.started > UNIT_MAX_SECONDS:
                 await self._flush(unit)  # effects and events keep flowing out of a long batch
         await self._flush(unit)
+        await self._confirm_forwards(forwards)
+
+    async def _send_forward(self, record: ConsumerRecord[Any, Any], to: Forward) -> Awaitable[Any]:
+        """Hand a message to the producer for its aggregate's topic; the broker's answer is
+        awaited with the others of the batch (the producer keeps their order)."""
+        try:
+            return await self._send(to.topic, record.value or b"", to.key.encode())
+        except Exception as e:
+            return _failed(e)
+
+    async def _confirm_forwards(
+        self, forwards: list[tuple[ConsumerRecord[Any, Any], CloudEvent, Forward, Awaitable[Any]]]
+    ) -> None:
+        """Every forward of the batch acknowledged before its offsets are committed; one that
+        was not takes the one-message path (retried, waited out or dead-lettered)."""
+        for record, event, to, confirmation in forwards:
+            EVENTS_CONSUMED.labels(self.service, record.topic, event.type).inc()
+            try:
+                await confirmation
+            except Exception as e:
+                log.info("forward of %s %s not acknowledged (%s); once more alone", event.type, event.id, e)
+                await self._forward(record, event, to.topic, to.key)
+                continue
+            EVENTS_ROUTED.labels(self.service, event.type).inc()
 
     async def _prefetch(
         self, unit: Unit, window: list[tuple[ConsumerRecord[Any, Any], tuple[CloudEvent, Payload] | None]]
@@ -784,8 +815,9 @@ class Pipeline:
 
     async def _batched(
         self, record: ConsumerRecord[Any, Any], event: CloudEvent, data: Payload, unit: Unit
-    ) -> bool:
-        """Stage a plain message in the unit; False: it takes the one-message path."""
+    ) -> bool | Forward:
+        """Stage a plain message in the unit; False: it takes the one-message path; a
+        Forward: it goes, as it is, to its aggregate's topic and key."""
         handler = self.handlers.by_type.get(event.type)
         if event.type == "clock.ticked" or handler is None or event.idempotency_key in unit.keys:
             return False
@@ -807,15 +839,16 @@ class Pipeline:
         data: Payload,
         handler: Handler,
         unit: Unit,
-    ) -> bool:
+    ) -> bool | Forward:
         route = self.handlers.routes.get(event.type)
         if route is not None:
             try:
                 key = await route.key_of(event, data, GuardedDb(self.db, unit))  # type: ignore[arg-type]
             except Exception:
                 return False
-            if record.topic != self.handlers.home_of(event.type) or _key_text(record.key) != key:
-                return False  # forwarded
+            home = self.handlers.home_of(event.type)
+            if record.topic != home or _key_text(record.key) != key:
+                return Forward(home, key)
         ctx = HandlerContext(
             service=self.service,
             event=event,
@@ -1471,6 +1504,18 @@ def _key_text(key: Any) -> str:
 
 # A unit of work is stored once it holds this many messages or has been open this long, so
 # what a long batch causes goes out as it goes, not all at its end.
+@dataclass(frozen=True)
+class Forward:
+    """A message that belongs to another topic or key: re-published there as it is (R1)."""
+
+    topic: str
+    key: str
+
+
+async def _failed(e: Exception) -> None:
+    raise e
+
+
 UNIT_MAX_MESSAGES = 32
 UNIT_MAX_SECONDS = 1.0
 # Statements per bulk command: FerretDB's SQLite backend holds a connection for each update
