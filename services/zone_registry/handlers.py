@@ -53,7 +53,10 @@ def _zone_key(event: CloudEvent, data: Any) -> str:
 
 
 def _establish_key(event: CloudEvent, data: ZoneEstablish) -> str:
-    return data.zone_id or domain.establish_zone_id(event.id)
+    """A new zone's partition: its name's, so two establishes with one name are handled in
+    turn and the second is refused (a name is unique among open zones). A zone id chosen by
+    the sender keys by that id instead: then the id is what must not be taken twice."""
+    return data.zone_id or f"zone-name:{data.name}"
 
 
 def _command(event_type: str, key: Callable[[CloudEvent, Any], str] = _zone_key) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -235,6 +236,32 @@ async def test_every_senseless_command_is_refused_with_a_reason() -> None:
         assert next(e for e in events if e.data.get("command_id") == command_id).data["reasons"] == [
             "zone_already_closed"
         ]
+
+
+async def test_two_establishes_of_one_name_at_once_found_one_zone() -> None:
+    """Sent together by two clients (no zone id: the service makes one from each command), they
+    are handled in turn on the name's partition: one zone, one refusal — even with partitions
+    handled side by side (as two instances would)."""
+    name = f"共建党建协作区-{uuid.uuid4().hex[:6]}"
+    establish = {
+        "name": name,
+        "mode": "project_cobuild",
+        "project_ids": [],
+        "region": "北区",
+        "units": [HOST],
+    }
+    async with Bus() as bus, serving(definition, partitions_in_parallel=True):
+        out = await bus.watch(Topic.ZONE_EVENTS.value)
+        sent = await asyncio.gather(*(bus.publish("zone.establish", establish, key=k) for k in ("c1", "c2")))
+        ids = {cmd.id for cmd in sent}
+        events = await out.wait_for(
+            lambda es: len([e for e in es if e.causationid in ids]) >= 2, what="both answers"
+        )
+        await out.quiet(1.0)
+        answers = [e for e in out.events() if e.causationid in ids]
+        assert sorted(e.type for e in answers) == ["zone.command-rejected", "zone.established"], events
+        [refusal] = [e for e in answers if e.type == "zone.command-rejected"]
+        assert refusal.data["reasons"] == ["duplicate_zone_name"]
 
 
 async def test_a_closed_alliance_keeps_its_id_and_the_next_one_is_numbered_after_it() -> None:
