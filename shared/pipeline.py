@@ -114,6 +114,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+import bson
 from aiokafka import TopicPartition
 from aiokafka.errors import (
     CommitFailedError,
@@ -123,9 +124,10 @@ from aiokafka.errors import (
     KafkaTimeoutError,
     ProducerClosed,
 )
+from bson import Binary
 from bson.errors import BSONError
 from pydantic import BaseModel
-from pymongo import DeleteOne, ReplaceOne
+from pymongo import DeleteOne, InsertOne, ReplaceOne
 from pymongo.errors import (
     BulkWriteError,
     ConnectionFailure,
@@ -295,6 +297,9 @@ class HandlerContext:
         self._read_versions: dict[tuple[str, Any], int] = {}
         self._versions: dict[tuple[str, Any], int | None] = {}
         self._max_event_bytes = max_event_bytes
+        # Documents read and not found: a plain one put afterwards is new (an insert, cheaper
+        # in FerretDB than an upsert; the store's duplicate key still falls back to a replace).
+        self._absent: set[tuple[str, Any]] = set()
 
     @property
     def moment(self) -> datetime:
@@ -321,7 +326,10 @@ class HandlerContext:
                 base = self._read_versions.get(key, doc.get("version"))
                 self._versions[key] = None if base is None else int(base) + 1
             doc = {**doc, "version": self._versions[key]}
-        self.writes.append({"op": "put", "c": collection, "doc": doc})
+        write: dict[str, Any] = {"op": "put", "c": collection, "doc": doc}
+        if key in self._absent and collection not in self._aggregates:
+            write["new"] = True
+        self.writes.append(write)
         self._staged[key] = doc
 
     def delete(self, collection: str, _id: Any) -> None:
@@ -338,6 +346,8 @@ class HandlerContext:
             doc = await self._store[collection].find_one({"_id": _id})
             if self._unit is not None:
                 self._unit.remember(key, doc)
+        if doc is None:
+            self._absent.add(key)
         if collection in self._aggregates:
             self._read_versions.setdefault(key, int((doc or {}).get("version") or 0))
         return doc
@@ -932,15 +942,23 @@ class Pipeline:
         """The batch's record carries every write and event of the batch; each message's
         record names it. One insert for all of them (the batch's record last: until it is
         stored, the messages' records name nothing and count as not stored); then the batch
-        record is finished like any record (one update by ``_id`` marks it done)."""
+        record is finished like any record (one update by ``_id`` marks it done).
+
+        The writes and events are kept as one BSON value (``body``): FerretDB stores a document
+        as JSON and decodes the whole of it to update it, and one opaque value decodes in half
+        the time of the same content as nested documents (measured: a 32-message batch's
+        insert 8.8 → 4.8 ms, its done mark 16 → 7.3 ms)."""
+        content = {
+            "writes": [w for r in records for w in r["writes"]],
+            "events": [e for r in records for e in r["events"]],
+        }
         batch = {
             "_id": f"batch/{uuid.uuid4()}",
             "type": "batch",
             "at": datetime.now(UTC),
             "keys": [r["_id"] for r in records],
             "from": records[0].get("from"),
-            "writes": [w for r in records for w in r["writes"]],
-            "events": [e for r in records for e in r["events"]],
+            "body": Binary(bson.encode(content, codec_options=self.db.codec_options)),
             "n_writes": sum(r["n_writes"] for r in records),
             "done": False,
         }
@@ -961,7 +979,7 @@ class Pipeline:
                     await self.db[PROCESSED].bulk_write(chunk, ordered=True)
             raise
         # (Each message's line in the log, as alone: what it was, what it caused.)
-        await self._finish({**batch, "messages": records})
+        await self._finish({**batch, **content, "messages": records})
 
     # ------------------------------------------------------------------ steps
 
@@ -1218,6 +1236,11 @@ class Pipeline:
 
     async def _finish(self, record_doc: dict[str, Any]) -> None:
         """Apply a stored record's writes, publish its events, mark it done."""
+        if "writes" not in record_doc and "body" in record_doc:  # a batch's record, as stored
+            record_doc = {
+                **record_doc,
+                **bson.decode(record_doc["body"], codec_options=self.db.codec_options),
+            }
         await self._apply(record_doc["writes"])
         if self.before_publish is not None:
             await self.before_publish(record_doc)
@@ -1226,7 +1249,7 @@ class Pipeline:
             {"_id": record_doc["_id"]},
             {
                 "$set": {"done": True, "n_writes": len(record_doc["writes"])},
-                "$unset": {"writes": "", "events": ""},
+                "$unset": {"writes": "", "events": "", "body": ""},
             },
         )
         for doc in record_doc.get("messages") or [record_doc]:
@@ -1240,7 +1263,7 @@ class Pipeline:
                 {"_id": key},
                 {
                     "$set": {"done": True, "dead": f"{kind}: {reason}"[:2000]},
-                    "$unset": {"writes": "", "events": ""},
+                    "$unset": {"writes": "", "events": "", "body": ""},
                 },
             )
         )
@@ -1270,11 +1293,14 @@ class Pipeline:
             last[(w["c"], _id)] = w
         by_collection: dict[str, list[Any]] = {}
         versioned: dict[str, list[dict[str, Any]]] = {}
+        new: dict[str, list[dict[str, Any]]] = {}
         for (collection, _id), w in last.items():
             if w["op"] == "delete":
                 by_collection.setdefault(collection, []).append(DeleteOne({"_id": _id}))
             elif collection in self.handlers.aggregates or collection == CLOCK:
                 versioned.setdefault(collection, []).append(w["doc"])
+            elif w.get("new"):
+                new.setdefault(collection, []).append(w["doc"])
             else:
                 by_collection.setdefault(collection, []).append(
                     ReplaceOne({"_id": _id}, w["doc"], upsert=True)
@@ -1282,11 +1308,27 @@ class Pipeline:
         # The plain documents first (a permit's open entry, a zone copy...), then the aggregates:
         # whoever sees an aggregate's new version (a tick's query, another instance) sees what
         # came with it — a batch widens the window between the two.
+        for collection, docs in new.items():
+            await self._insert_new(collection, docs)
         for collection, ops in by_collection.items():
             for chunk in _chunks(ops):
                 await self.db[collection].bulk_write(chunk, ordered=False)
         for collection, docs in versioned.items():
             await self._replace_all_newer(collection, docs)
+
+    async def _insert_new(self, collection: str, docs: list[dict[str, Any]]) -> None:
+        """Documents the handler found absent: inserted. If the store refuses (one is there
+        after all: a record finished again after a crash, another writer), the chunk is
+        written as replacements, which is what an upsert would have done."""
+        for chunk in _chunks(docs):
+            try:
+                await self.db[collection].bulk_write([InsertOne(d) for d in chunk], ordered=False)
+            except Exception as e:
+                if classify(e) == "outage":
+                    raise
+                await self.db[collection].bulk_write(
+                    [ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in chunk], ordered=False
+                )
 
     async def _replace_all_newer(self, collection: str, docs: list[dict[str, Any]]) -> None:
         """Several aggregates: one unordered bulk; if any of them is refused (a newer

@@ -118,7 +118,7 @@ async def test_a_batch_gives_each_message_the_outcome_it_would_have_alone() -> N
                     assert record is None
                 else:
                     assert record is not None and record["done"] is True
-                    assert "writes" not in record and "events" not in record
+                    assert "writes" not in record and "events" not in record and "body" not in record
         # Each answer went out once.
         answers = [e for e in events if e.type == "assessment.command-rejected"]
         assert len(answers) == len({e.id for e in answers}) == 2 * len(COUNTED)

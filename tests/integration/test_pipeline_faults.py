@@ -13,6 +13,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import bson
+from bson import Binary
 from motor.motor_asyncio import AsyncIOMotorClient
 
 from shared.events import CloudEvent, Topic, make_event
@@ -207,6 +209,57 @@ async def test_unfinished_records_are_finished_at_start_up_oldest_first() -> Non
             ]
             assert await counter(rt2, project) == 2  # the newer record's writes were applied last
             assert await rt2.db[PROCESSED].count_documents({"done": False}) == 0
+
+
+async def test_a_batch_left_unfinished_is_finished_at_start_up_and_a_new_document_already_there_replaced() -> (
+    None
+):
+    """A batch's record (its writes and events as one stored value) that a crash left unfinished
+    after its first write was applied: at start-up it is finished from what it holds — the
+    document its handler found absent is there now, so its insert is written as a replacement."""
+    suffix = new_suffix()
+    project = f"P-{uuid.uuid4().hex[:6]}"
+    async with Bus() as bus:
+        out = await bus.watch(Topic.ASSESSMENT_EVENTS.value)
+        async with running(probe_service.definition, suffix=suffix, drop=False) as rt:
+            name = rt.db.name
+        db = AsyncIOMotorClient(MONGO, tz_aware=True)[name]
+        await db["counters"].insert_one({"_id": project, "n": 1, "codes": ["before"]})
+        event = make_event(
+            id=f"eb-{project}",
+            type="assessment.command-rejected",
+            source="pbz/probe",
+            time=datetime.now(UTC),
+            data={"command_id": "cb", "command_type": "t", "reasons": ["batch_finished"]},
+        )
+        content = {
+            "writes": [
+                {"op": "put", "c": "counters", "doc": {"_id": project, "n": 7, "codes": []}, "new": True}
+            ],
+            "events": [
+                {
+                    "topic": Topic.ASSESSMENT_EVENTS.value,
+                    "key": project,
+                    "value": event.model_dump(mode="json"),
+                }
+            ],
+        }
+        await db[PROCESSED].insert_one(
+            {
+                "_id": f"batch/{project}",
+                "type": "batch",
+                "at": datetime.now(UTC),
+                "keys": [],
+                "body": Binary(bson.encode(content, codec_options=db.codec_options)),
+                "n_writes": 1,
+                "done": False,
+            }
+        )
+        async with running(probe_service.definition, suffix=suffix) as rt2:
+            await out.wait_for(lambda es: any(e.data.get("command_id") == "cb" for e in es), what="its event")
+            assert await counter(rt2, project) == 7
+            stored = await rt2.db[PROCESSED].find_one({"_id": f"batch/{project}"})
+            assert stored is not None and stored["done"] is True and "body" not in stored
 
 
 # --------------------------------------------------------------------------- the clock
