@@ -13,7 +13,8 @@ stored. For each message to see exactly what it would see alone, the unit keeps:
 - ``dirty``: the collections earlier messages staged writes to. A handler that queries
   one of them through ``ctx.db`` (a filter, not ``ctx.get``) would not see those writes:
   the query raises :class:`FlushFirst` before it reaches the store, the pipeline stores
-  the batch so far, and runs the message again on an empty unit — as alone. A query of
+  the batch so far, and runs the message again on an empty unit — as alone. A read by
+  ``_id`` alone (``find_one``) needs no flush: the staged document or the store's. A query of
   equalities through ``ctx.find`` needs no flush: the store's answer with the batch's
   staged documents laid over it (``overlay``) is exactly what the store would answer
   after them, since every one of them is known whole.
@@ -155,6 +156,45 @@ def equals(stored: Any, value: Any) -> bool:
     return bool(stored == value or (isinstance(stored, list) and value in stored))
 
 
+class DirtyCollection:
+    """A collection the unit has unstored writes to, as ``ctx.db`` shows it in a batch: a read
+    by ``_id`` alone is answered exactly (the unit's staged document, or the store's: the only
+    documents that differ are the staged ones); anything else first stores the unit."""
+
+    def __init__(self, collection: AsyncIOMotorCollection[Any], unit: Unit, name: str) -> None:
+        self._collection = collection
+        self._unit = unit
+        self._name = name
+
+    async def find_one(self, filter: Any = None, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
+        projection = args[0] if args else kwargs.pop("projection", None)
+        if len(args) > 1 or kwargs or not isinstance(filter, dict) or set(filter) != {"_id"}:
+            raise FlushFirst(self._name)
+        if isinstance(filter["_id"], dict) or (projection is not None and not _inclusion(projection)):
+            raise FlushFirst(self._name)
+        key = (self._name, filter["_id"])
+        if key not in self._unit.staged:
+            doc: dict[str, Any] | None = await self._collection.find_one(filter, projection)
+            return doc
+        staged = self._unit.staged[key]
+        if staged is None:
+            return None
+        if projection is None:
+            return copy.deepcopy(staged)
+        wanted = {"_id", *(f for f, on in projection.items() if on)}
+        return copy.deepcopy({f: v for f, v in staged.items() if f in wanted})
+
+    def __getattr__(self, name: str) -> Any:
+        raise FlushFirst(self._name)
+
+
+def _inclusion(projection: Any) -> bool:
+    """A projection naming top-level fields to keep (``{"f": 1}``), the only kind answered here."""
+    return isinstance(projection, dict) and all(
+        isinstance(f, str) and "." not in f and on in (1, True) for f, on in projection.items()
+    )
+
+
 class GuardedDb:
     """``ctx.db`` inside a batch: the store, except for a query on a dirty collection."""
 
@@ -164,7 +204,7 @@ class GuardedDb:
 
     def _collection(self, name: str) -> AsyncIOMotorCollection[Any]:
         if name in self._unit.dirty:
-            raise FlushFirst(name)
+            return DirtyCollection(self._db[name], self._unit, name)  # type: ignore[return-value]
         return self._db[name]
 
     def __getitem__(self, name: str) -> AsyncIOMotorCollection[Any]:
@@ -172,7 +212,7 @@ class GuardedDb:
 
     def get_collection(self, name: str, *args: Any, **kwargs: Any) -> AsyncIOMotorCollection[Any]:
         if name in self._unit.dirty:
-            raise FlushFirst(name)
+            return DirtyCollection(self._db.get_collection(name, *args, **kwargs), self._unit, name)  # type: ignore[return-value]
         return self._db.get_collection(name, *args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
@@ -184,4 +224,4 @@ class GuardedDb:
         return attr  # a database method (command, list_collection_names...)
 
 
-__all__ = ["FlushFirst", "GuardedDb", "Read", "Unit", "equals", "matches"]
+__all__ = ["DirtyCollection", "FlushFirst", "GuardedDb", "Read", "Unit", "equals", "matches"]

@@ -307,8 +307,14 @@ async def apply_command(ctx: HandlerContext, command: Any) -> None:
     await desk.stage(permit, people)
 
 
+def command_reads(data: Any) -> list[Read]:
+    return [Read(store.PERMITS, permit_of(data))]
+
+
 for _command in COMMANDS:
-    handlers.on(_command, key_from_store=permit_project, topic=Topic.PERMIT_WORK)(apply_command)
+    handlers.on(_command, key_from_store=permit_project, topic=Topic.PERMIT_WORK, reads=command_reads)(
+        apply_command
+    )
 
 
 @handlers.on("permit-work.due", reads=permit_reads)

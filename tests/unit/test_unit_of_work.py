@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from aiokafka import ConsumerRecord
 
 from shared.events import make_event
-from shared.unit_of_work import Read, Unit, matches
+from shared.unit_of_work import DirtyCollection, FlushFirst, Read, Unit, matches
 
 
 def _unit(staged: dict[tuple[str, Any], dict[str, Any] | None]) -> Unit:
@@ -77,3 +78,48 @@ def test_what_the_unit_knows_of_a_declared_read() -> None:
     assert unit.knows(Read("open", "P1", field="project"))
     unit.clear()
     assert not unit.knows(Read("permits", "p1")) and not unit.knows(Read("open", "P1", field="project"))
+
+
+class _Store:
+    """A collection's stand-in: what the store holds, and what it was asked."""
+
+    def __init__(self, docs: dict[Any, dict[str, Any]]) -> None:
+        self.docs = docs
+        self.asked: list[Any] = []
+
+    async def find_one(self, filter: Any = None, projection: Any = None) -> dict[str, Any] | None:
+        self.asked.append(filter)
+        doc = self.docs.get(filter["_id"])
+        if doc is None or projection is None:
+            return doc
+        return {f: v for f, v in doc.items() if f == "_id" or f in projection}
+
+
+async def test_a_read_by_id_on_a_dirty_collection_is_the_staged_document_or_the_store_s() -> None:
+    unit = _unit(
+        {("open", "p1"): {"_id": "p1", "project_id": "P9", "status": "issued"}, ("open", "p2"): None}
+    )
+    store = _Store({"p1": {"_id": "p1", "project_id": "P1"}, "p3": {"_id": "p3", "project_id": "P3"}})
+    col = DirtyCollection(store, unit, "open")  # type: ignore[arg-type]
+    assert await col.find_one({"_id": "p1"}, {"project_id": 1}) == {"_id": "p1", "project_id": "P9"}
+    assert await col.find_one({"_id": "p2"}) is None  # staged as deleted
+    assert await col.find_one({"_id": "p3"}, projection={"project_id": 1}) == {
+        "_id": "p3",
+        "project_id": "P3",
+    }
+    assert store.asked == [{"_id": "p3"}]  # only what the unit did not stage
+
+
+async def test_any_other_query_on_a_dirty_collection_stores_the_unit_first() -> None:
+    unit = _unit({("open", "p1"): {"_id": "p1", "project_id": "P9"}})
+    col = DirtyCollection(_Store({}), unit, "open")  # type: ignore[arg-type]
+    for filter_, projection in (
+        ({"project_id": "P9"}, None),
+        ({"_id": {"$in": ["p1"]}}, None),
+        ({"_id": "p1"}, {"project_id": 0}),
+        ({"_id": "p1"}, {"a.b": 1}),
+    ):
+        with pytest.raises(FlushFirst):
+            await col.find_one(filter_, projection)
+    with pytest.raises(FlushFirst):
+        col.find({"project_id": "P9"})
