@@ -18,14 +18,12 @@ import time
 
 import orjson
 import typer
-from aiokafka import AIOKafkaConsumer
-from aiokafka.admin import AIOKafkaAdminClient
 
-from bench.services import lag
+from bench.services import lag, offsets_client
 from services.permit_fasttrack.app import definition
 from shared.events import Topic
 from tests.integration.permit_site import Site, at, tag
-from tests.support import KAFKA, Bus, running
+from tests.support import Bus, running
 
 ZONES = 10
 
@@ -65,19 +63,11 @@ async def measure(permits: int, rate: float) -> dict[str, float]:
 
 
 async def _caught_up(rt: object) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
-    ends = AIOKafkaConsumer(bootstrap_servers=KAFKA, enable_auto_commit=False)
-    await admin.start()
-    await ends.start()
-    try:
-        await ends._client.force_metadata_update()
+    async with offsets_client() as (admin, ends):
         topics = [t.value for t in rt.topics]  # type: ignore[attr-defined]
         group = rt.settings.group_id(definition.title)  # type: ignore[attr-defined]
         while await lag(admin, ends, group, topics) > 0:  # noqa: ASYNC110 (polling Kafka)
             await asyncio.sleep(0.05)
-    finally:
-        await ends.stop()
-        await admin.close()
 
 
 async def _issued(out: object, wanted: set[str], timeout: float = 300.0) -> dict[str, float]:

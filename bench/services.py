@@ -17,8 +17,10 @@ assertions: the machine is shared.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import typer
@@ -66,14 +68,24 @@ async def lag(admin: AIOKafkaAdminClient, ends: AIOKafkaConsumer, group: str, to
     return sum(max(0, end[tp] - max(0, committed.get(tp, 0))) for tp in tps)
 
 
-async def drain(name: str, raw: float | None, max_s: float = 600.0) -> dict[str, Any]:
-    definition, types = MAIN_INPUT[name]
+@contextlib.asynccontextmanager
+async def offsets_client() -> AsyncIterator[tuple[AIOKafkaAdminClient, AIOKafkaConsumer]]:
+    """An admin client (groups' committed offsets) and a consumer that only reads end offsets."""
     admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
     ends = AIOKafkaConsumer(bootstrap_servers=KAFKA, enable_auto_commit=False)
     await admin.start()
     await ends.start()
     try:
         await ends._client.force_metadata_update()
+        yield admin, ends
+    finally:
+        await ends.stop()
+        await admin.close()
+
+
+async def drain(name: str, raw: float | None, max_s: float = 600.0) -> dict[str, Any]:
+    definition, types = MAIN_INPUT[name]
+    async with offsets_client() as (admin, ends):
         before_main, before_all = consumed(name, types), consumed(name)
         async with running(definition, auto_offset_reset="earliest", log_level="WARNING") as rt:
             first = await _first_handled(name, before_all)
@@ -85,9 +97,6 @@ async def drain(name: str, raw: float | None, max_s: float = 600.0) -> dict[str,
                 left = await lag(admin, ends, group, topics)
             elapsed = time.perf_counter() - first
             rss = _peak_rss_mb()
-    finally:
-        await ends.stop()
-        await admin.close()
     main = consumed(name, types) - before_main
     everything = consumed(name) - before_all
     figures = {"main": main / elapsed, "all": everything / elapsed, "n_main": main, "n_all": everything}

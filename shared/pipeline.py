@@ -781,11 +781,11 @@ class Pipeline:
         """Read at once what the coming messages' handlers declare they will read, unless the
         unit already knows what the first one needs. One query per collection and field; a
         failure reads nothing (each handler then reads for itself, and meets it there)."""
-        wanted = [self._declared(readable) for _, readable in window]
-        if not wanted[0] or all(unit.knows(r) for r in wanted[0]):
-            return
+        first = self._declared(window[0][1])
+        if not first or all(unit.knows(r) for r in first):
+            return  # the common case inside a batch: read by an earlier message's prefetch
         groups: dict[tuple[str, str], set[Any]] = {}
-        for reads in wanted:
+        for reads in [first, *(self._declared(readable) for _, readable in window[1:])]:
             for r in reads:
                 if not unit.knows(r):
                     groups.setdefault((r.collection, r.field), set()).add(r.value)

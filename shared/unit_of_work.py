@@ -159,7 +159,8 @@ def equals(stored: Any, value: Any) -> bool:
 class DirtyCollection:
     """A collection the unit has unstored writes to, as ``ctx.db`` shows it in a batch: a read
     by ``_id`` alone is answered exactly (the unit's staged document, or the store's: the only
-    documents that differ are the staged ones); anything else first stores the unit."""
+    documents that differ are the staged ones; a document read is remembered for the batch,
+    like ``ctx.get``'s); anything else first stores the unit."""
 
     def __init__(self, collection: AsyncIOMotorCollection[Any], unit: Unit, name: str) -> None:
         self._collection = collection
@@ -173,16 +174,14 @@ class DirtyCollection:
         if isinstance(filter["_id"], dict) or (projection is not None and not _inclusion(projection)):
             raise FlushFirst(self._name)
         key = (self._name, filter["_id"])
-        if key not in self._unit.staged:
-            doc: dict[str, Any] | None = await self._collection.find_one(filter, projection)
+        known, doc = self._unit.known(key)  # staged, or read before in this batch
+        if not known:
+            doc = await self._collection.find_one(filter)
+            self._unit.remember(key, doc)
+        if doc is None or projection is None:
             return doc
-        staged = self._unit.staged[key]
-        if staged is None:
-            return None
-        if projection is None:
-            return copy.deepcopy(staged)
         wanted = {"_id", *(f for f, on in projection.items() if on)}
-        return copy.deepcopy({f: v for f, v in staged.items() if f in wanted})
+        return {f: v for f, v in doc.items() if f in wanted}
 
     def __getattr__(self, name: str) -> Any:
         raise FlushFirst(self._name)

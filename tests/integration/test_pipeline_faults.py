@@ -15,7 +15,7 @@ from typing import Any
 
 import bson
 from bson import Binary
-from motor.motor_asyncio import AsyncIOMotorClient
+from motor.motor_asyncio import AsyncIOMotorClient, AsyncIOMotorDatabase
 
 from shared.events import CloudEvent, Topic, make_event
 from shared.pipeline import CLOCK, PROCESSED
@@ -165,24 +165,34 @@ async def test_a_late_copy_never_overwrites_a_newer_aggregate() -> None:
             pipeline.handlers.aggregates.discard("things")
 
 
+async def stopped_probe_store(suffix: str) -> AsyncIOMotorDatabase[Any]:
+    """The probe's database, left behind by an instance that has stopped (a crash's leftovers
+    are then written into it by hand)."""
+    async with running(probe_service.definition, suffix=suffix, drop=False) as rt:
+        name = rt.db.name
+    return AsyncIOMotorClient(MONGO, tz_aware=True)[name]
+
+
+def probe_answer(event_id: str, command_id: str, reason: str, now: datetime) -> CloudEvent:
+    return make_event(
+        id=event_id,
+        type="assessment.command-rejected",
+        source="pbz/probe",
+        time=now,
+        data={"command_id": command_id, "command_type": "t", "reasons": [reason]},
+    )
+
+
 async def test_unfinished_records_are_finished_at_start_up_oldest_first() -> None:
     suffix = new_suffix()
     project = f"P-{uuid.uuid4().hex[:6]}"
     async with Bus() as bus:
         out = await bus.watch(Topic.ASSESSMENT_EVENTS.value)
-        async with running(probe_service.definition, suffix=suffix, drop=False) as rt:
-            name = rt.db.name
-        db = AsyncIOMotorClient(MONGO, tz_aware=True)[name]
+        db = await stopped_probe_store(suffix)
         # Two records a crash left unfinished (their writes and events stored, not applied).
         now = datetime.now(UTC)
         for n, at in ((2, now), (1, now - timedelta(seconds=5))):
-            event = make_event(
-                id=f"e{n}-{project}",
-                type="assessment.command-rejected",
-                source="pbz/probe",
-                time=now,
-                data={"command_id": f"c{n}", "command_type": "t", "reasons": [f"unfinished_{n}"]},
-            )
+            event = probe_answer(f"e{n}-{project}", f"c{n}", f"unfinished_{n}", now)
             await db[PROCESSED].insert_one(
                 {
                     "_id": f'["test","{n}-{project}"]',
@@ -221,17 +231,9 @@ async def test_a_batch_left_unfinished_is_finished_at_start_up_and_a_new_documen
     project = f"P-{uuid.uuid4().hex[:6]}"
     async with Bus() as bus:
         out = await bus.watch(Topic.ASSESSMENT_EVENTS.value)
-        async with running(probe_service.definition, suffix=suffix, drop=False) as rt:
-            name = rt.db.name
-        db = AsyncIOMotorClient(MONGO, tz_aware=True)[name]
+        db = await stopped_probe_store(suffix)
         await db["counters"].insert_one({"_id": project, "n": 1, "codes": ["before"]})
-        event = make_event(
-            id=f"eb-{project}",
-            type="assessment.command-rejected",
-            source="pbz/probe",
-            time=datetime.now(UTC),
-            data={"command_id": "cb", "command_type": "t", "reasons": ["batch_finished"]},
-        )
+        event = probe_answer(f"eb-{project}", "cb", "batch_finished", datetime.now(UTC))
         content = {
             "writes": [
                 {"op": "put", "c": "counters", "doc": {"_id": project, "n": 7, "codes": []}, "new": True}

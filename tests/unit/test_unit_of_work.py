@@ -107,7 +107,8 @@ async def test_a_read_by_id_on_a_dirty_collection_is_the_staged_document_or_the_
         "_id": "p3",
         "project_id": "P3",
     }
-    assert store.asked == [{"_id": "p3"}]  # only what the unit did not stage
+    assert await col.find_one({"_id": "p3"}) == {"_id": "p3", "project_id": "P3"}
+    assert store.asked == [{"_id": "p3"}]  # only what the unit did not know, and once
 
 
 async def test_any_other_query_on_a_dirty_collection_stores_the_unit_first() -> None:
