@@ -899,6 +899,9 @@ class Pipeline:
         holds, one not stored is handled again over exactly the state the messages before
         it left."""
         if not unit:
+            # What it read may be stale now: the message about to take the one-message path
+            # (or be forwarded) writes on its own.
+            unit.clear()
             return
         records, causes = list(unit.records), list(unit.causes)
         unit.clear()
