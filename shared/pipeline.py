@@ -439,6 +439,7 @@ class Handlers:
         self.by_type: dict[str, Handler] = {}
         self.routes: dict[str, Route] = {}
         self.reads: dict[str, ReadsOf] = {}
+        self.key_reads: dict[str, ReadsOf] = {}
         self.aggregates: set[str] = set()
         self.tick: TickHook | None = None
 
@@ -450,6 +451,7 @@ class Handlers:
         topic: Topic | str | None = None,
         key_from_store: StoreKeyOf | None = None,
         reads: ReadsOf | None = None,
+        key_reads: ReadsOf | None = None,
     ) -> Callable[[Handler], Handler]:
         """Register the handler of a type. ``key(event, data)``: the partition key of the
         aggregate it changes; a message arriving elsewhere than on ``topic`` (default: the
@@ -459,10 +461,14 @@ class Handlers:
         (it reads, never writes; an outage while reading waits like any other).
         ``reads(data)``: what the handler will read (``ctx.get``, ``ctx.find``), read for
         the messages of a batch at once — a declaration for speed only: the handler reads
-        the same with or without it."""
+        the same with or without it. ``key_reads(data)``: the same for what ``key_from_store``
+        reads (by ``_id``, through ``db.find_one``): a batch of commands to forward reads
+        their keys at once."""
         spec_for(event_type)  # fail at import time on a type the catalogue lacks
         if reads is not None:
             self.reads[event_type] = reads
+        if key_reads is not None:
+            self.key_reads[event_type] = key_reads
         if key is not None or key_from_store is not None:
             home = None if topic is None else str(Topic(topic).value)
             self.routes[event_type] = Route(key, home, key_from_store)
@@ -742,7 +748,9 @@ class Pipeline:
             if isinstance(outcome, Forward):
                 assert readable is not None
                 # After what the unit staged (its events go out first), before what follows.
-                await self._flush(unit)
+                # A unit with nothing staged keeps what it read: a forward writes nothing here.
+                if unit:
+                    await self._flush(unit)
                 forwards.append((record, readable[0], outcome, await self._send_forward(record, outcome)))
             elif not outcome:
                 await self._flush(unit)
@@ -781,11 +789,11 @@ class Pipeline:
         """Read at once what the coming messages' handlers declare they will read, unless the
         unit already knows what the first one needs. One query per collection and field; a
         failure reads nothing (each handler then reads for itself, and meets it there)."""
-        first = self._declared(window[0][1])
+        first = self._declared(*window[0])
         if not first or all(unit.knows(r) for r in first):
             return  # the common case inside a batch: read by an earlier message's prefetch
         groups: dict[tuple[str, str], set[Any]] = {}
-        for reads in [first, *(self._declared(readable) for _, readable in window[1:])]:
+        for reads in [first, *(self._declared(*message) for message in window[1:])]:
             for r in reads:
                 if not unit.knows(r):
                     groups.setdefault((r.collection, r.field), set()).add(r.value)
@@ -802,11 +810,19 @@ class Pipeline:
                 for v in values:
                     unit.found[(collection, field, v)] = [d for d in docs if equals(d.get(field), v)]
 
-    def _declared(self, readable: tuple[CloudEvent, Payload] | None) -> list[Read]:
-        if readable is None or (reads := self.handlers.reads.get(readable[0].type)) is None:
+    def _declared(
+        self, record: ConsumerRecord[Any, Any], readable: tuple[CloudEvent, Payload] | None
+    ) -> list[Read]:
+        """What a message will read here: its key's reads, and unless it is on its way to
+        another topic (forwarded unhandled), its handler's."""
+        if readable is None:
             return []
+        event, data = readable
+        declared = [self.handlers.key_reads.get(event.type)]
+        if event.type not in self.handlers.routes or record.topic == self.handlers.home_of(event.type):
+            declared.append(self.handlers.reads.get(event.type))
         try:
-            return list(reads(readable[1]))
+            return [r for reads in declared if reads is not None for r in reads(data)]
         except Exception:
             return []
 

@@ -156,11 +156,11 @@ def equals(stored: Any, value: Any) -> bool:
     return bool(stored == value or (isinstance(stored, list) and value in stored))
 
 
-class DirtyCollection:
-    """A collection the unit has unstored writes to, as ``ctx.db`` shows it in a batch: a read
-    by ``_id`` alone is answered exactly (the unit's staged document, or the store's: the only
-    documents that differ are the staged ones; a document read is remembered for the batch,
-    like ``ctx.get``'s); anything else first stores the unit."""
+class KnownCollection:
+    """A collection as ``ctx.db`` shows it in a batch: a read by ``_id`` alone is answered
+    from what the unit knows (staged, or read before in this batch) or read once and
+    remembered, like ``ctx.get``'s (a command's key, a project looked up message after
+    message); anything else goes to the store."""
 
     def __init__(self, collection: AsyncIOMotorCollection[Any], unit: Unit, name: str) -> None:
         self._collection = collection
@@ -168,22 +168,34 @@ class DirtyCollection:
         self._name = name
 
     async def find_one(self, filter: Any = None, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
-        projection = args[0] if args else kwargs.pop("projection", None)
-        if len(args) > 1 or kwargs or not isinstance(filter, dict) or set(filter) != {"_id"}:
-            raise FlushFirst(self._name)
-        if isinstance(filter["_id"], dict) or (projection is not None and not _inclusion(projection)):
-            raise FlushFirst(self._name)
+        projection = args[0] if args else kwargs.get("projection")
+        by_id = not (len(args) > 1 or set(kwargs) - {"projection"} or not isinstance(filter, dict))
+        by_id = by_id and set(filter) == {"_id"} and not isinstance(filter["_id"], dict)
+        if not by_id or (projection is not None and not _inclusion(projection)):
+            return await self._elsewhere("find_one")(filter, *args, **kwargs)
         key = (self._name, filter["_id"])
-        known, doc = self._unit.known(key)  # staged, or read before in this batch
+        known, doc = self._unit.known(key)
         if not known:
-            doc = await self._collection.find_one(filter)
+            doc = await self._collection.find_one({"_id": filter["_id"]})
             self._unit.remember(key, doc)
         if doc is None or projection is None:
             return doc
         wanted = {"_id", *(f for f, on in projection.items() if on)}
         return {f: v for f, v in doc.items() if f in wanted}
 
+    def _elsewhere(self, name: str) -> Any:
+        return getattr(self._collection, name)
+
     def __getattr__(self, name: str) -> Any:
+        return self._elsewhere(name)
+
+
+class DirtyCollection(KnownCollection):
+    """A collection the unit has unstored writes to: a read by ``_id`` alone is answered
+    exactly (the only documents that differ from the store's are the staged ones); anything
+    else first stores the unit."""
+
+    def _elsewhere(self, name: str) -> Any:
         raise FlushFirst(self._name)
 
 
@@ -202,17 +214,15 @@ class GuardedDb:
         self._unit = unit
 
     def _collection(self, name: str) -> AsyncIOMotorCollection[Any]:
-        if name in self._unit.dirty:
-            return DirtyCollection(self._db[name], self._unit, name)  # type: ignore[return-value]
-        return self._db[name]
+        kind = DirtyCollection if name in self._unit.dirty else KnownCollection
+        return kind(self._db[name], self._unit, name)  # type: ignore[return-value]
 
     def __getitem__(self, name: str) -> AsyncIOMotorCollection[Any]:
         return self._collection(name)
 
     def get_collection(self, name: str, *args: Any, **kwargs: Any) -> AsyncIOMotorCollection[Any]:
-        if name in self._unit.dirty:
-            return DirtyCollection(self._db.get_collection(name, *args, **kwargs), self._unit, name)  # type: ignore[return-value]
-        return self._db.get_collection(name, *args, **kwargs)
+        kind = DirtyCollection if name in self._unit.dirty else KnownCollection
+        return kind(self._db.get_collection(name, *args, **kwargs), self._unit, name)  # type: ignore[return-value]
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_") or name in {"client", "name", "codec_options", "read_preference"}:
@@ -223,4 +233,13 @@ class GuardedDb:
         return attr  # a database method (command, list_collection_names...)
 
 
-__all__ = ["DirtyCollection", "FlushFirst", "GuardedDb", "Read", "Unit", "equals", "matches"]
+__all__ = [
+    "DirtyCollection",
+    "FlushFirst",
+    "GuardedDb",
+    "KnownCollection",
+    "Read",
+    "Unit",
+    "equals",
+    "matches",
+]

@@ -311,10 +311,19 @@ def command_reads(data: Any) -> list[Read]:
     return [Read(store.PERMITS, permit_of(data))]
 
 
+def key_reads(data: Any) -> list[Read]:
+    """What ``permit_project`` reads for an open permit (the slim open entry)."""
+    return [Read(store.OPEN, permit_of(data))]
+
+
 for _command in COMMANDS:
-    handlers.on(_command, key_from_store=permit_project, topic=Topic.PERMIT_WORK, reads=command_reads)(
-        apply_command
-    )
+    handlers.on(
+        _command,
+        key_from_store=permit_project,
+        topic=Topic.PERMIT_WORK,
+        reads=command_reads,
+        key_reads=key_reads,
+    )(apply_command)
 
 
 @handlers.on("permit-work.due", reads=permit_reads)

@@ -41,6 +41,7 @@ from shared.pipeline import (
     TransientError,
     classify,
 )
+from shared.unit_of_work import Read
 from tests.unit.examples import VALID
 
 TIME = datetime.fromisoformat("2026-03-02T07:40:00+08:00")
@@ -280,3 +281,39 @@ def test_a_dead_letter_keeps_a_bounded_original_with_its_length_and_digest() -> 
     assert letter["original_sha256"] == hashlib.sha256(original).hexdigest()
     assert letter["reason"].startswith("not_json: xxx") and len(letter["reason"]) <= 2_000
     assert datetime.fromisoformat(orjson.loads(value)["time"]) <= datetime.now(UTC)
+
+
+def test_a_message_to_forward_declares_only_its_key_s_reads() -> None:
+    """Read for a batch at once: a command that will be forwarded unhandled reads only its
+    key here; on its home topic, its key and what its handler reads."""
+    handlers = Handlers()
+
+    async def project(event: Any, data: Any, db: Any) -> str:
+        return "P1"
+
+    @handlers.on(
+        "permit.sign",
+        key_from_store=project,
+        topic="pbz.permit.work",
+        reads=lambda d: [Read("permits", d)],
+        key_reads=lambda d: [Read("open_permits", d)],
+    )
+    async def sign(ctx: Any, data: Any) -> None: ...
+
+    pipeline = Pipeline(
+        service="svc",
+        handlers=handlers,
+        db=None,
+        clock=Clock("events"),
+        publish=None,
+        settings=None,  # type: ignore[arg-type]
+    )
+    event = make_event(id="c1", type="permit.sign", source="t", time=datetime.now(UTC), data={})
+    arriving, home = _Record(b""), _Record(b"")
+    arriving.topic, home.topic = "pbz.permit.commands", "pbz.permit.work"
+    assert pipeline._declared(arriving, (event, "WP-1")) == [Read("open_permits", "WP-1")]  # type: ignore[arg-type]
+    assert pipeline._declared(home, (event, "WP-1")) == [  # type: ignore[arg-type]
+        Read("open_permits", "WP-1"),
+        Read("permits", "WP-1"),
+    ]
+    assert pipeline._declared(home, None) == []  # type: ignore[arg-type]

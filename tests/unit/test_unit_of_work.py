@@ -10,7 +10,7 @@ import pytest
 from aiokafka import ConsumerRecord
 
 from shared.events import make_event
-from shared.unit_of_work import DirtyCollection, FlushFirst, Read, Unit, matches
+from shared.unit_of_work import DirtyCollection, FlushFirst, GuardedDb, KnownCollection, Read, Unit, matches
 
 
 def _unit(staged: dict[tuple[str, Any], dict[str, Any] | None]) -> Unit:
@@ -87,9 +87,13 @@ class _Store:
         self.docs = docs
         self.asked: list[Any] = []
 
+    def find(self, filter: Any = None) -> str:
+        self.asked.append(filter)
+        return "a cursor"
+
     async def find_one(self, filter: Any = None, projection: Any = None) -> dict[str, Any] | None:
         self.asked.append(filter)
-        doc = self.docs.get(filter["_id"])
+        doc = self.docs.get(filter.get("_id"))
         if doc is None or projection is None:
             return doc
         return {f: v for f, v in doc.items() if f == "_id" or f in projection}
@@ -124,3 +128,28 @@ async def test_any_other_query_on_a_dirty_collection_stores_the_unit_first() -> 
             await col.find_one(filter_, projection)
     with pytest.raises(FlushFirst):
         col.find({"project_id": "P9"})
+
+
+async def test_a_read_by_id_on_a_clean_collection_is_read_once_a_batch() -> None:
+    """A command's key (its permit's project), looked up message after message: the unit
+    answers what it read or prefetched; other queries go to the store as they are."""
+    unit = Unit()
+    unit.remember(("open", "p1"), {"_id": "p1", "project_id": "P1", "status": "issued"})
+    unit.remember(("open", "p2"), None)  # prefetched: not there
+    store = _Store({"p3": {"_id": "p3", "project_id": "P3"}})
+    col = KnownCollection(store, unit, "open")  # type: ignore[arg-type]
+    assert await col.find_one({"_id": "p1"}, {"project_id": 1}) == {"_id": "p1", "project_id": "P1"}
+    assert await col.find_one({"_id": "p2"}, {"project_id": 1}) is None
+    for _ in range(2):
+        assert await col.find_one({"_id": "p3"}, {"project_id": 1}) == {"_id": "p3", "project_id": "P3"}
+    assert store.asked == [{"_id": "p3"}]
+    assert await col.find_one({"project_id": "P3"}) is None  # not by _id alone: the store's answer
+    assert col.find({"project_id": "P1"}) == "a cursor"
+    assert store.asked == [{"_id": "p3"}, {"project_id": "P3"}, {"project_id": "P1"}]
+
+
+def test_ctx_db_in_a_batch_is_known_or_dirty_by_what_the_unit_staged() -> None:
+    unit = _unit({("open", "p1"): {"_id": "p1"}})
+    db = GuardedDb({"open": _Store({}), "zones": _Store({})}, unit)  # type: ignore[arg-type]
+    assert isinstance(db["open"], DirtyCollection)
+    assert isinstance(db["zones"], KnownCollection) and not isinstance(db["zones"], DirtyCollection)
