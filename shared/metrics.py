@@ -24,6 +24,11 @@ STALE_WRITES = Counter(
     "Aggregate writes skipped because a newer version was already stored",
     ["service", "collection"],
 )
+PROCESSED_PURGED = Counter(
+    "pbz_processed_purged_total",
+    "Finished processed records removed after the retention (the dedupe window)",
+    ["service"],
+)
 EVENTS_DLQ = Counter("pbz_events_dlq_total", "Messages sent to pbz.dlq", ["service", "topic", "kind"])
 TRANSIENT_RETRIES = Counter(
     "pbz_transient_retries_total",

@@ -54,6 +54,7 @@ from .pipeline import PROCESSED, WALL_CLOCK_SOURCE, Handlers, Pipeline, kafka_pu
 from .probes import Probe
 from .replay import ReplayControl
 from .replay import router as replay_router
+from .retention import Purger
 from .settings import ServiceSettings
 
 log = logging.getLogger("pbz.service")
@@ -140,6 +141,9 @@ class Runtime:
             alert_samples=settings.lag_alert_samples,
             probes=[functools.partial(p, self.name, self.db) for p in definition.probes],
         )
+        self.purger = Purger(
+            self.name, self.db, settings.processed_retention_hours, settings.processed_purge_every_s
+        )
 
     @property
     def topics(self) -> list[Topic]:
@@ -211,6 +215,7 @@ class Runtime:
         if not self.clock.event_driven:
             self._ticker = asyncio.create_task(self._wall_ticker(), name=f"{self.name}-ticker")
         self.lag.start()
+        self.purger.start()
         self.started = True
         self._phase("consuming")
         log.info(
@@ -252,6 +257,7 @@ class Runtime:
         self.started = False
         await self.replay.stop()
         await self.lag.stop()
+        await self.purger.stop()
         for task in (self._starting, self._ticker):
             if task is not None:
                 task.cancel()

@@ -78,6 +78,11 @@ class ServiceSettings(BaseSettings):
     # follow-ups it re-keys to the work topic keep the order they arrived in, as with one
     # message at a time) or side by side (faster where no cross-topic order is relied on).
     partitions_in_parallel: bool = False
+    # Finished processed records (the memory that a message was handled, R6) are removed
+    # when older than this, every processed_purge_every_s. A message redelivered later is
+    # handled again: keep it longer than the input topics' retention (Kafka's default 7 days).
+    processed_retention_hours: float = Field(336.0, ge=24)
+    processed_purge_every_s: float = Field(3600.0, gt=0)
     # Traces: spans exported over OTLP/HTTP to this endpoint (e.g. http://jaeger:4318);
     # empty = tracing off (the trace context is still carried from event to event).
     otlp_endpoint: str = ""

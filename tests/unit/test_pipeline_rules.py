@@ -317,3 +317,18 @@ def test_a_message_to_forward_declares_only_its_key_s_reads() -> None:
         Read("permits", "WP-1"),
     ]
     assert pipeline._declared(home, None) == []  # type: ignore[arg-type]
+
+
+def test_a_dedupe_window_shorter_than_a_day_is_refused() -> None:
+    """Processed records are the memory of R6: purged after a day at the earliest (a
+    redelivery after the retention would be handled again)."""
+    from pydantic import ValidationError
+
+    from shared.settings import ServiceSettings
+
+    assert ServiceSettings().processed_retention_hours == 336
+    for hours in (0, 1, 23.9):
+        with pytest.raises(ValidationError):
+            ServiceSettings(processed_retention_hours=hours)
+    with pytest.raises(ValidationError):
+        ServiceSettings(processed_purge_every_s=0)

@@ -1,0 +1,145 @@
+"""activity-log on a backlog of one kind: ``activity.record`` sent as fast as the producer
+takes them, handled by a service process.
+
+    PBZ_PORT_OFFSET=... .venv/bin/python -m bench.activity_backlog [--commands 6000] [--zones 6]
+        [--flame .local/bench/flame-activity-log.svg]
+
+One activity-log process (a fresh group and database, event clock) on the local broker and
+store. ``zones`` zone copies are established first; then ``commands`` activity.record
+commands over those zones are sent at once, and the time from the first send to the last
+answer (``activity.recorded`` or ``activity.rejected``) is measured. Printed: commands per
+second, answers by type, and the CPU each of the service and the store used over the drain
+(cores). ``--flame``: a py-spy flame graph of the service process over the drain (SVG).
+Figures, never assertions: the machine is shared.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+from motor.motor_asyncio import AsyncIOMotorClient
+
+from shared.events import Topic
+from tests.procs import ServiceProcess, Tally, activity_data, command, zone_snapshot
+from tests.support import MONGO, Bus, eventually, new_suffix
+
+STORE_PID = Path(".local/run/ferretdb.pid")
+
+
+def store_pid() -> int | None:
+    """The local FerretDB's process (deploy/local/infra.sh's pid file), if it runs here."""
+    return int(STORE_PID.read_text()) if STORE_PID.exists() else None
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def flame_graph(pid: int, path: str, seconds: float) -> subprocess.Popen[bytes]:
+    """py-spy records the process for ``seconds`` (it stops by itself) into an SVG."""
+    spy = Path(sys.executable).with_name("py-spy")
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen(
+        [str(spy), "record", "--pid", str(pid), "-d", str(int(seconds)), "-r", "100", "-o", path],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+async def measure(commands: int, zones: int, flame: str | None) -> dict[str, Any]:
+    suffix = new_suffix()
+    zone_ids = [f"K{i}{suffix}" for i in range(zones)]
+    db = AsyncIOMotorClient(MONGO, tz_aware=True)[f"pbz_activity_log{suffix}"]
+    proc = ServiceProcess("services.activity_log", suffix, group_instance_id="backlog")
+    tally = Tally({"activity.recorded", "activity.rejected"})
+    async with Bus() as bus:
+        out = await bus.watch(Topic.ACTIVITY_EVENTS.value)
+        try:
+            await proc.start()
+            await proc.wait_ready()
+            for z in zone_ids:
+                await bus.publish("zone.established", {"zone": zone_snapshot(z)}, key=z)
+
+            async def copies() -> bool:
+                return await db["zones"].count_documents({}) >= zones
+
+            await eventually(copies, timeout=60, what="the zone copies")
+            items = []
+            for n in range(commands):
+                z = zone_ids[n % zones]
+                command_id, value = command("activity.record", activity_data(z, n))
+                items.append((z, command_id, value))
+            return await _drain(bus, proc, out, items, tally, flame)
+        finally:
+            await proc.stop()
+            await db.client.drop_database(db.name)
+
+
+async def _drain(
+    bus: Bus,
+    proc: ServiceProcess,
+    out: Any,
+    items: list[tuple[str, str, bytes]],
+    tally: Tally,
+    flame: str | None,
+) -> dict[str, Any]:
+    assert proc.proc is not None
+    pid = proc.proc.pid
+    store = store_pid()
+    spy = flame_graph(pid, flame, max(5.0, len(items) / 400)) if flame else None
+    started = time.monotonic()
+    cpu = {"service": cpu_seconds(pid), "store": cpu_seconds(store) if store else 0.0}
+    sends = []
+    for key, command_id, value in items:
+        tally.commands.add(command_id)
+        sends.append(await bus.producer.send(Topic.ACTIVITY_COMMANDS.value, value, key=key.encode()))
+    await asyncio.gather(*sends)
+
+    async def answered() -> bool:
+        return tally.answered(out.records) >= len(items)
+
+    await eventually(answered, timeout=900, what="every command answered")
+    seconds = time.monotonic() - started
+    used = {"service": cpu_seconds(pid) - cpu["service"]}
+    if store:
+        used["store"] = cpu_seconds(store) - cpu["store"]
+    if spy is not None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            spy.wait(timeout=120)
+    return {
+        "commands": len(items),
+        "seconds": seconds,
+        "per_s": len(items) / seconds,
+        "cores": {k: v / seconds for k, v in used.items()},
+        "answers": tally.figures(out.records),
+    }
+
+
+def main(commands: int = 6000, zones: int = 6, flame: str | None = None) -> None:
+    figures = asyncio.run(measure(commands, zones, flame))
+    cores = ", ".join(f"{k} {v:.2f}" for k, v in figures["cores"].items())
+    print(
+        f"activity-log backlog: {figures['commands']} activity.record in {figures['seconds']:.1f} s = "
+        f"{figures['per_s']:.0f}/s (cores used: {cores}; load {os.getloadavg()[0]:.1f})",
+        flush=True,
+    )
+    print(f"  answers: {figures['answers']}")
+    if flame:
+        print(f"  flame graph of the service: {flame}")
+
+
+if __name__ == "__main__":
+    typer.run(main)
