@@ -2,7 +2,7 @@
 takes them, handled by a service process.
 
     PBZ_PORT_OFFSET=... .venv/bin/python -m bench.activity_backlog [--commands 6000] [--zones 6]
-        [--flame .local/bench/flame-activity-log.svg]
+        [--flame .local/bench/flame-activity-log.svg] [--setting partitions_in_parallel=true ...]
 
 One activity-log process (a fresh group and database, event clock) on the local broker and
 store. ``zones`` zone copies are established first; then ``commands`` activity.record
@@ -10,6 +10,7 @@ commands over those zones are sent at once, and the time from the first send to 
 answer (``activity.recorded`` or ``activity.rejected``) is measured. Printed: commands per
 second, answers by type, and the CPU each of the service and the store used over the drain
 (cores). ``--flame``: a py-spy flame graph of the service process over the drain (SVG).
+``--setting name=value``: a service setting for this run (``PBZ_NAME``), to compare variants.
 Figures, never assertions: the machine is shared.
 """
 
@@ -59,11 +60,13 @@ def flame_graph(pid: int, path: str, seconds: float) -> subprocess.Popen[bytes]:
     )
 
 
-async def measure(commands: int, zones: int, flame: str | None) -> dict[str, Any]:
+async def measure(
+    commands: int, zones: int, flame: str | None, settings: dict[str, str] | None = None
+) -> dict[str, Any]:
     suffix = new_suffix()
     zone_ids = [f"K{i}{suffix}" for i in range(zones)]
     db = AsyncIOMotorClient(MONGO, tz_aware=True)[f"pbz_activity_log{suffix}"]
-    proc = ServiceProcess("services.activity_log", suffix, group_instance_id="backlog")
+    proc = ServiceProcess("services.activity_log", suffix, group_instance_id="backlog", **(settings or {}))
     tally = Tally({"activity.recorded", "activity.rejected"})
     async with Bus() as bus:
         out = await bus.watch(Topic.ACTIVITY_EVENTS.value)
@@ -128,8 +131,14 @@ async def _drain(
     }
 
 
-def main(commands: int = 6000, zones: int = 6, flame: str | None = None) -> None:
-    figures = asyncio.run(measure(commands, zones, flame))
+def main(
+    commands: int = 6000,
+    zones: int = 6,
+    flame: str | None = None,
+    setting: list[str] = typer.Option([], help="name=value: a service setting for this run"),
+) -> None:
+    settings = dict(s.split("=", 1) for s in setting)
+    figures = asyncio.run(measure(commands, zones, flame, settings))
     cores = ", ".join(f"{k} {v:.2f}" for k, v in figures["cores"].items())
     print(
         f"activity-log backlog: {figures['commands']} activity.record in {figures['seconds']:.1f} s = "

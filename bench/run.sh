@@ -6,7 +6,8 @@
 #   2. the physical ceiling: raw pipe, one insert per message, one insert_many per batch
 #   3. each service draining the month from its topics: events/s on its main input, and as a
 #      share of the raw pipe
-#   4. the permit decision latency at 50 decisions per second
+#   4. activity-log on a backlog of one kind (6,000 activity.record sent at once)
+#   5. the permit decision latency at 50 decisions per second
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -30,6 +31,8 @@ t0=$(date +%s.%N)
 demo_status=$?
 t1=$(date +%s.%N)
 grep -E "events|match|MISMATCH|wall|caught" "$OUT/demo.log" | tail -n 12
+echo "  where each service's time went over the month (its /metrics):"
+"$PY" -m bench.steps | sed 's/^/    /'
 printf '  demo month: %.1f s wall (simulator start to report), exit %d (%s)\n' "$(echo "$t1 - $t0" | bc)" \
   "$demo_status" "$([ "$demo_status" = 0 ] && echo "every answer matches the ground truth" || echo "see $OUT/demo.log")"
 for s in zone_registry activity_log permit_fasttrack assessment; do
@@ -47,5 +50,8 @@ raw=$(awk '$1 == "raw" {print $2}' "$OUT/pipe.txt")
 echo "== 3. each service on its main input"
 "$PY" -m bench.services --raw "${raw:-0}"
 
-echo "== 4. permit decisions"
+echo "== 4. activity-log on a backlog of activity.record (a service process)"
+"$PY" -m bench.activity_backlog --commands 6000
+
+echo "== 5. permit decisions"
 "$PY" -m bench.permit_latency --permits 250 --rate 50

@@ -44,6 +44,14 @@ HANDLER_SECONDS = Histogram(
     ["service", "type"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+STEP_SECONDS = Histogram(
+    "pbz_pipeline_step_seconds",
+    "Time in each store and broker step of the pipeline: read (a batch's declared reads), record "
+    "(processed records inserted), apply (writes), publish (events acknowledged), done (marked), "
+    "forward (re-keyed to the work topic), commit (offsets)",
+    ["service", "step"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
 CONSUMER_LAG = Gauge(
     "pbz_consumer_lag",
     "Messages on a partition this instance consumes that its group has not committed yet",

@@ -110,7 +110,7 @@ import hashlib
 import logging
 import time as _time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -164,6 +164,7 @@ from .metrics import (
     EVENTS_ROUTED,
     HANDLER_SECONDS,
     STALE_WRITES,
+    STEP_SECONDS,
     TRANSIENT_RETRIES,
     WAITING,
 )
@@ -574,6 +575,15 @@ class Pipeline:
         self.before_commit: Callable[[ConsumerRecord[Any, Any]], Awaitable[None]] | None = None
         self.before_publish: Callable[[dict[str, Any]], Awaitable[None]] | None = None
 
+    @contextlib.contextmanager
+    def _timed(self, step: str) -> Iterator[None]:
+        """Where a service's time goes, per store and broker step (``pbz_pipeline_step_seconds``)."""
+        started = _time.perf_counter()
+        try:
+            yield
+        finally:
+            STEP_SECONDS.labels(self.service, step).observe(_time.perf_counter() - started)
+
     # ------------------------------------------------------------------ entry points
 
     async def handle_record(
@@ -777,7 +787,8 @@ class Pipeline:
         for record, event, to, confirmation in forwards:
             EVENTS_CONSUMED.labels(self.service, record.topic, event.type).inc()
             try:
-                await confirmation
+                with self._timed("forward"):
+                    await confirmation
             except Exception as e:
                 log.info("forward of %s %s not acknowledged (%s); once more alone", event.type, event.id, e)
                 await self._forward(record, event, to.topic, to.key)
@@ -800,7 +811,8 @@ class Pipeline:
                     groups.setdefault((r.collection, r.field), set()).add(r.value)
         for (collection, field), values in groups.items():
             try:
-                docs = await self.db[collection].find({field: {"$in": list(values)}}).to_list(None)
+                with self._timed("read"):
+                    docs = await self.db[collection].find({field: {"$in": list(values)}}).to_list(None)
             except Exception:
                 return
             if field == "_id":
@@ -989,7 +1001,8 @@ class Pipeline:
             for r in records
         ]
         try:
-            await self.db[PROCESSED].insert_many([*names, batch], ordered=True)
+            with self._timed("record"):
+                await self.db[PROCESSED].insert_many([*names, batch], ordered=True)
         except Exception:
             # A message seen before (or an outage): nothing of this batch may stand (a server
             # may have gone on past the refused insert). What a crash leaves here is cleared
@@ -1038,10 +1051,11 @@ class Pipeline:
     ) -> None:
         """Re-publish a message unchanged to its aggregate's topic and key (R1)."""
         value = record.value or b""
-        await self._attempt(
-            lambda: self.publish(topic, value, key.encode()),
-            lambda kind, reason: self.dead_letter(record, kind, reason),
-        )
+        with self._timed("forward"):
+            await self._attempt(
+                lambda: self.publish(topic, value, key.encode()),
+                lambda kind, reason: self.dead_letter(record, kind, reason),
+            )
         EVENTS_ROUTED.labels(self.service, event.type).inc()
 
     async def _dispatch(
@@ -1220,7 +1234,8 @@ class Pipeline:
         if problem := _unstorable(doc):
             raise PermanentError(problem, kind="unstorable")
         try:
-            await self.db[PROCESSED].insert_one(self._as_stored(doc))
+            with self._timed("record"):
+                await self.db[PROCESSED].insert_one(self._as_stored(doc))
         except DuplicateKeyError:
             # Seen before: finish the stored record (same writes, same event ids) unless it
             # is done; never what this run recomputed from today's state.
@@ -1273,17 +1288,20 @@ class Pipeline:
                 **record_doc,
                 **bson.decode(record_doc["body"], codec_options=self.db.codec_options),
             }
-        await self._apply(record_doc["writes"])
+        with self._timed("apply"):
+            await self._apply(record_doc["writes"])
         if self.before_publish is not None:
             await self.before_publish(record_doc)
-        await self._publish_events(record_doc["events"])
-        await self.db[PROCESSED].update_one(
-            {"_id": record_doc["_id"]},
-            {
-                "$set": {"done": True, "n_writes": len(record_doc["writes"])},
-                "$unset": {"writes": "", "events": "", "body": ""},
-            },
-        )
+        with self._timed("publish"):
+            await self._publish_events(record_doc["events"])
+        with self._timed("done"):
+            await self.db[PROCESSED].update_one(
+                {"_id": record_doc["_id"]},
+                {
+                    "$set": {"done": True, "n_writes": len(record_doc["writes"])},
+                    "$unset": {"writes": "", "events": "", "body": ""},
+                },
+            )
         for doc in record_doc.get("messages") or [record_doc]:
             if doc["events"]:
                 log.debug("%s -> %s", doc.get("type"), ", ".join(e["value"]["type"] for e in doc["events"]))
@@ -1411,7 +1429,8 @@ class Pipeline:
 
     async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
         try:
-            await consumer.commit(offsets)
+            with self._timed("commit"):
+                await consumer.commit(offsets)
         except (CommitFailedError, IllegalStateError) as e:
             # The partitions moved to another consumer (rebalance). Their messages will be
             # redelivered there, and the processed records make that a no-op.

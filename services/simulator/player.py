@@ -29,6 +29,7 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
 from shared.events import CONTENT_TYPE, CloudEvent, Topic, make_event, new_event_id, spec_for
 
@@ -213,6 +214,7 @@ class Player:
             bootstrap_servers=self.bootstrap, enable_idempotence=True, linger_ms=5
         )
         self.admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+        self.coordinators: dict[str, int] = {}
         # Reads what the services say; short fetch waits, since every step waits on it.
         self.reader = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap, enable_auto_commit=False, fetch_max_wait_ms=10
@@ -373,8 +375,13 @@ class Player:
     # ---------------------------------------------------------------- catching up
 
     async def lag(self) -> dict[str, int]:
-        # The groups are asked together: each answer is a round trip to the coordinator.
-        answers = await asyncio.gather(*(self.admin.list_consumer_group_offsets(g) for g in self.groups))
+        # The groups are asked together: each answer is a round trip to the coordinator,
+        # found once per group (asked each time, it doubled the requests of this hot loop).
+        try:
+            answers = await self._committed()
+        except KafkaError:
+            self.coordinators = {}  # one moved (a broker restarted): found again, asked again
+            answers = await self._committed()
         committed: dict[str, dict[TopicPartition, int]] = {
             group: {tp: m.offset for tp, m in offsets.items() if m.offset >= 0}
             for group, offsets in zip(self.groups, answers, strict=True)
@@ -391,6 +398,14 @@ class Player:
                     total += max(0, ends[tp] - committed[group].get(tp, 0))
             lag[group] = total
         return lag
+
+    async def _committed(self) -> list[dict[TopicPartition, Any]]:
+        if len(self.coordinators) < len(self.groups):
+            found = await asyncio.gather(*(self.admin.find_coordinator(g) for g in self.groups))
+            self.coordinators = dict(zip(self.groups, found, strict=True))
+        return await asyncio.gather(
+            *(self.admin.list_consumer_group_offsets(g, self.coordinators[g]) for g in self.groups)
+        )
 
     async def caught_up(self) -> None:
         started = time.monotonic()
