@@ -22,6 +22,7 @@ from shared.events.catalog import (
     Provenance,
     RevisionReason,
     RollupLevel,
+    SigningMode,
 )
 from shared.periods import QUERY_PERIOD_ANY, month_of
 from shared.service import CommandAccepted, IdempotencyKey, RuntimeDep, accept
@@ -63,6 +64,19 @@ class NoData(BaseModel):
     revision: int | None = Field(description="The zone's published revision; null for a running period")
 
 
+class Compared(BaseModel):
+    """A comparison zone's result, apart from the ranking: a zone signing ``sequential``, the
+    old route the collaboration zones replaced (the demo's twins)."""
+
+    zone_id: str
+    signing: SigningMode = Field(description="sequential: the old sign-off route the zone plays")
+    status: AssessmentStatus
+    no_data: NoDataReason | None
+    score: float | None = Field(description="As computed; never ranked nor graded beside the zones")
+    revision: int | None = Field(description="The zone's published revision; null for a running period")
+    indicators: dict[str, Indicator]
+
+
 class Ranking(BaseModel):
     period: str
     closed: bool
@@ -70,6 +84,10 @@ class Ranking(BaseModel):
     reason: RevisionReason | None = Field(description="Why the ranking has its latest revision")
     ranking: list[Ranked]
     no_data: list[NoData] = Field(description="Zones due for the period but without data: never ranked")
+    comparison: list[Compared] = Field(
+        default_factory=list,
+        description="Comparison zones of the old sequential sign-off: neither ranked nor listed as no data",
+    )
 
 
 class Revision(BaseModel):
@@ -175,9 +193,12 @@ async def _compute(runtime: Any, zone_id: str, period: str) -> revisions.PeriodA
 
 async def _running(runtime: Any, period: str) -> Ranking:
     results: dict[str, revisions.PeriodAssessment] = {}
-    for zone in await store.zones(runtime.db):
-        if zone["status"] != "proposed":
-            results[zone["_id"]] = await _compute(runtime, zone["_id"], period)
+    zones = [z for z in await store.zones(runtime.db) if z["status"] != "proposed"]
+    for zone in zones:
+        results[zone["_id"]] = await _compute(runtime, zone["_id"], period)
+    apart = domain.comparison_ids(zones)
+    compared = [_compared(z, results[z], None) for z in sorted(apart)]
+    results = {z: a for z, a in results.items() if z not in apart}
     scored = {z: a.score for z, a in results.items() if a.score is not None}
     ranked = [
         Ranked(revision=None, **_ranked_fields(results[e["zone_id"]]), **e) for e in domain.rank(scored)
@@ -185,7 +206,27 @@ async def _running(runtime: Any, period: str) -> Ranking:
     no_data = [
         NoData(zone_id=z, no_data=a.no_data, revision=None) for z, a in sorted(results.items()) if a.no_data
     ]
-    return Ranking(period=period, closed=False, revision=None, reason=None, ranking=ranked, no_data=no_data)
+    return Ranking(
+        period=period,
+        closed=False,
+        revision=None,
+        reason=None,
+        ranking=ranked,
+        no_data=no_data,
+        comparison=compared,
+    )
+
+
+def _compared(zone_id: str, a: revisions.PeriodAssessment, revision: int | None) -> Compared:
+    return Compared(
+        zone_id=zone_id,
+        signing=SigningMode.SEQUENTIAL,
+        status=a.status,
+        no_data=a.no_data,
+        score=a.score,
+        revision=revision,
+        indicators=a.indicators,
+    )
 
 
 def _ranked_fields(a: revisions.PeriodAssessment) -> dict[str, Any]:
@@ -204,13 +245,15 @@ def _ranked_fields(a: revisions.PeriodAssessment) -> dict[str, Any]:
 )
 async def assessments(runtime: RuntimeDep, period: Period | None = None) -> Ranking:
     """All zones ranked for a period: the published ranking of a closed one (its latest
-    revision, zones without data beside it), live figures for a running one."""
+    revision, zones without data beside it), live figures for a running one. Comparison
+    zones (signing ``sequential``, the old route) are listed apart, never ranked."""
     period = period or month_of(runtime.clock.now())
     kept = await store.ranking(runtime.db, period)
     if kept is None:
         return await _running(runtime, period)
     latest = {d["zone_id"]: revisions.latest_of(d) for d in await store.assessments_in(runtime.db, [period])}
     published = revisions.ranking_of_doc(kept)
+    apart = domain.comparison_ids(await store.zone_settings(runtime.db))
     ranked = [
         Ranked(
             zone_id=e.zone_id,
@@ -231,6 +274,7 @@ async def assessments(runtime: RuntimeDep, period: Period | None = None) -> Rank
         for z in published.no_data
         if z in latest
     ]
+    compared = [_compared(z, latest[z].assessment, latest[z].revision) for z in sorted(apart & set(latest))]
     return Ranking(
         period=period,
         closed=True,
@@ -238,6 +282,7 @@ async def assessments(runtime: RuntimeDep, period: Period | None = None) -> Rank
         reason=published.reason,
         ranking=ranked,
         no_data=no_data,
+        comparison=compared,
     )
 
 
@@ -290,10 +335,13 @@ async def live(
 
 
 async def _zone_months(runtime: Any, period: str) -> list[rollups.ZoneMonth]:
+    """Each month's latest result of the zones, the comparison zones left out (never graded)."""
     zones = {z["_id"]: z for z in await store.zones(runtime.db)}
     months = await store.assessments_in(runtime.db, rollups.months_of(period))
     out = []
     for doc in months:
+        if domain.is_comparison(zones.get(doc["zone_id"])):
+            continue
         r = revisions.latest_of(doc)
         zone = zones.get(doc["zone_id"]) or {}
         out.append(

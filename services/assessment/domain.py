@@ -17,16 +17,21 @@ the next computation. Choices where the SPEC leaves room, stated once:
   miss) zeroes it like a major or fatal one.
 - The "2+1" evaluation scores only when all three ratings are in; until then the score is
   the indicators' alone and ``evaluation_missing`` says so.
+- A zone signing ``sequential`` (``SigningMode``: the old route the zones replaced, the demo's
+  twins) is a comparison, not a party-building collaboration zone: its result is computed and
+  kept, but it is never ranked, graded in a distribution nor counted in a roll-up or the
+  year-end report; ``/assessments`` lists it apart.
 """
 
 from __future__ import annotations
 
 import statistics
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from shared.actor import Actor, AuthType
-from shared.events.catalog import ActorRefusal
+from shared.events.catalog import ActorRefusal, SigningMode
 
 INDICATORS = ("party_building", "safety", "quality", "schedule", "efficiency")
 ROLES = ("host", "construction", "management")
@@ -190,6 +195,18 @@ def rank(scores: dict[str, float]) -> list[dict[str, Any]]:
         r = out[-1]["rank"] if out and out[-1]["score"] == score else i + 1
         out.append({"zone_id": zone_id, "score": score, "rank": r})
     return out
+
+
+def is_comparison(zone: Mapping[str, Any] | None) -> bool:
+    """A zone of the old sequential sign-off, there to be compared with, not assessed beside
+    the collaboration zones (the zone copy carries its ``settings`` from every ``zone.*``)."""
+    settings = (zone or {}).get("settings") or {}
+    return bool(settings.get("signing") == SigningMode.SEQUENTIAL)
+
+
+def comparison_ids(zones: Iterable[Mapping[str, Any]]) -> frozenset[str]:
+    """The comparison zones among these zone copies (by ``_id``, or ``zone_id``)."""
+    return frozenset(z.get("_id") or z["zone_id"] for z in zones if is_comparison(z))
 
 
 def evaluator_refusals(actor: Actor | None, zone: dict[str, Any] | None, evaluator_unit_id: str) -> list[str]:

@@ -556,14 +556,18 @@ def _ranking_reason(previous: revisions.RankingRevision | None, docs: list[dict[
 async def on_rank_period(ctx: HandlerContext, data: AssessmentRankPeriod) -> None:
     """The period's ranking, once every zone of its close has a result; a new revision, with
     the reason, whenever a revised result changes it. Zones without data are listed beside
-    it, never ranked."""
+    it, never ranked; comparison zones (the old sequential sign-off) are closed with the
+    others, so they count in ``assessed``, but are in neither list."""
     docs = await store.assessments_in(ctx.db, [data.period])
     kept = await ctx.get(store.RANKINGS, data.period)
     if (data.assessed and len(docs) < data.assessed) or (not data.assessed and kept is None):
         return  # not every zone is in yet: the last of them asks again
     previous = revisions.ranking_of_doc(kept) if kept else None
     reason = _ranking_reason(previous, docs)
-    ranking = revisions.next_ranking(previous, data.period, map(revisions.latest_of, docs), reason)
+    comparison = domain.comparison_ids(await store.zone_settings(ctx.db))
+    ranking = revisions.next_ranking(
+        previous, data.period, map(revisions.latest_of, docs), reason, comparison
+    )
     if ranking is None:
         return
     payload = ranking.payload()

@@ -14,6 +14,8 @@ Choices where the SPEC leaves room, stated once:
   indicators, evaluation); the first close always makes revision 1.
 - A ranking ranks the scored zones only; zones due but without data are listed beside it.
   It gets a new revision when its order, scores or no-data list change.
+- A comparison zone (``domain.is_comparison``: the old sequential sign-off) is in neither list:
+  its 33 points of permits and no party activities would rank it last and grade it a fail.
 """
 
 from __future__ import annotations
@@ -181,19 +183,26 @@ class RankingRevision:
         }
 
 
-def ranking_of(latest: Iterable[Revision]) -> tuple[tuple[RankEntry, ...], tuple[str, ...]]:
-    """Scored zones ranked best first (equal scores share a rank); the others beside it."""
-    rs = list(latest)
+def ranking_of(
+    latest: Iterable[Revision], comparison: frozenset[str] = frozenset()
+) -> tuple[tuple[RankEntry, ...], tuple[str, ...]]:
+    """Scored zones ranked best first (equal scores share a rank); the others beside it; the
+    comparison zones in neither."""
+    rs = [r for r in latest if r.zone_id not in comparison]
     scores = {r.zone_id: r.assessment.score for r in rs if r.scored and r.assessment.score is not None}
     entries = tuple(RankEntry(e["zone_id"], e["score"], e["rank"]) for e in domain.rank(scores))
     return entries, tuple(sorted(r.zone_id for r in rs if not r.scored))
 
 
 def next_ranking(
-    previous: RankingRevision | None, period: str, latest: Iterable[Revision], reason: RevisionReason
+    previous: RankingRevision | None,
+    period: str,
+    latest: Iterable[Revision],
+    reason: RevisionReason,
+    comparison: frozenset[str] = frozenset(),
 ) -> RankingRevision | None:
     """The next ranking revision from each zone's latest revision, or None when unchanged."""
-    entries, no_data = ranking_of(latest)
+    entries, no_data = ranking_of(latest, comparison)
     if not entries and not no_data:
         return None
     if previous is not None and (previous.entries, previous.no_data) == (entries, no_data):

@@ -69,6 +69,12 @@ async def zones(db: AsyncIOMotorDatabase[Any]) -> list[dict[str, Any]]:
     return docs
 
 
+async def zone_settings(db: AsyncIOMotorDatabase[Any]) -> list[dict[str, Any]]:
+    """Every zone copy's id and settings alone: which zones are comparisons (``domain.is_comparison``)."""
+    docs: list[dict[str, Any]] = await db[zone_copy.ZONES].find({}, {"settings": 1}).to_list(None)
+    return docs
+
+
 # --------------------------------------------------------------------------- issue 19
 
 CORRECTION_KINDS = ("incident_correction", "inspection_correction")

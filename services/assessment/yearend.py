@@ -14,6 +14,9 @@ Choices where the SPEC leaves room, stated once:
 - The sequential sign-off baseline is ``measured`` when the old route was played through
   the services and its cycle times observed, ``assumed`` when it is only a stated rule (one
   working day per office); the comparison is only as good as the weaker of the two.
+- A comparison zone (``domain.is_comparison``: a zone signing ``sequential``) is no
+  collaboration zone: it is in no count, cadence, safety figure nor ranking of the year; its
+  permits issued are the measured cycle times of the old route.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -325,8 +328,9 @@ def _cadence_in(facts: Sequence[Mapping[str, Any]]) -> list[RuleTally]:
     return [RuleTally(rule, met, n) for rule, (met, n) in sorted(tally.items())]
 
 
-def _permits_in(facts: Sequence[Mapping[str, Any]]) -> PermitsIn:
+def _permits_in(facts: Sequence[Mapping[str, Any]], old_route: Sequence[Mapping[str, Any]] = ()) -> PermitsIn:
     issued = [f for f in facts if f["kind"] == "permit_issued"]
+    sequential = [float(f["cycle_minutes"]) for f in old_route if f["kind"] == "permit_issued"]
     breached = {f["permit_id"] for f in facts if f["kind"] == "sla_breach"}
     return PermitsIn(
         requested=len({f["permit_id"] for f in issued} | breached),
@@ -334,6 +338,7 @@ def _permits_in(facts: Sequence[Mapping[str, Any]]) -> PermitsIn:
         within_sla=sum(1 for f in issued if f["within_sla"]),
         sla_breaches=len(breached),
         cycle_minutes=[float(f["cycle_minutes"]) for f in issued],
+        sequential_cycle_minutes=sequential,
     )
 
 
@@ -362,8 +367,29 @@ def _safety_in(facts: Sequence[Mapping[str, Any]], zones: Sequence[Mapping[str, 
     )
 
 
+def without_comparison(s: Stored) -> tuple[Stored, list[Mapping[str, Any]]]:
+    """The year without its comparison zones, and their facts apart (a fact of a project
+    heard of before any zone covered it belongs to the zone listing the project)."""
+    apart = domain.comparison_ids(s.zones)
+    projects = {p for z in s.zones if z["zone_id"] in apart for p in z.get("project_ids", [])}
+
+    def theirs(f: Mapping[str, Any]) -> bool:
+        zone_id = f.get("zone_id")
+        return zone_id in apart or (zone_id is None and f.get("project_id") in projects)
+
+    kept = replace(
+        s,
+        zones=[z for z in s.zones if z["zone_id"] not in apart],
+        floating=[f for f in s.floating if f["zone_id"] not in apart],
+        facts=[f for f in s.facts if not theirs(f)],
+        ranking=[r for r in s.ranking if r.key not in apart],
+    )
+    return kept, [f for f in s.facts if theirs(f)]
+
+
 def gather(s: Stored) -> YearEndInputs:
     """The report's inputs from what the service keeps (``compose`` writes the report)."""
+    s, old_route = without_comparison(s)
     zones = [z for z in s.zones if z["status"] in ASSESSED and str(z["established_at"])[:4] <= s.year]
     key = {p["_id"] for p in s.projects if p.get("key_project")}
     covered = key & {p for z in zones if z["status"] == "active" for p in z.get("project_ids", [])}
@@ -385,7 +411,7 @@ def gather(s: Stored) -> YearEndInputs:
         coverage=CoverageIn(key_projects=len(key), covered=len(covered)),
         zones=_zones_in(s, zones),
         cadence=_cadence_in(s.facts),
-        permits=_permits_in(s.facts),
+        permits=_permits_in(s.facts, old_route),
         safety=_safety_in(s.facts, zones),
         quality=QualityIn(len(inspections), sum(1 for f in inspections if f["result"] == "excellent")),
         benefits=benefits.totals(benefits.benefit(i) for i in improvements),

@@ -220,11 +220,17 @@ def life_mismatches(pid: str, p: dict[str, Any], plan: Plan, issued: datetime | 
 async def _assessment_section(
     rep: Report, asm: httpx.AsyncClient, plan: Plan, zone_ids: dict[str, str], twin_ids: set[str]
 ) -> None:
-    """The ranking of the oilfield's zones (the twins apart) and the figures summed over them."""
+    """The ranking of the oilfield's zones and the figures summed over them; the twins are the
+    assessment's comparison zones (signing ``sequential``), listed apart, never ranked."""
     truth, period, mis = plan.truth, plan.period, rep.mismatches
     ranking = await _get(asm, "/assessments", period=period)
-    rep.data["twin_ranking"] = [r for r in ranking["ranking"] if r["zone_id"] in twin_ids]
-    ranking["ranking"] = [r for r in ranking["ranking"] if r["zone_id"] not in twin_ids]
+    rep.data["twin_comparison"] = ranking.get("comparison", [])
+    ranked_twins = [r["zone_id"] for r in ranking["ranking"] + ranking["no_data"] if r["zone_id"] in twin_ids]
+    if ranked_twins:
+        mis.append(f"ranking {period}: twin zones of the old route ranked beside the zones: {ranked_twins}")
+    apart = {r["zone_id"] for r in rep.data["twin_comparison"]}
+    if twin_ids - apart:
+        mis.append(f"ranking {period}: twin zones not listed as comparisons: {sorted(twin_ids - apart)}")
     rep.data["ranking"] = ranking
     rank_of = {r["zone_id"]: r["rank"] for r in ranking["ranking"]}
     perfect = [zone_ids[k] for k in truth.perfect_zones if k in zone_ids]

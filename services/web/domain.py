@@ -1,7 +1,12 @@
 """The web app's view-model rules (pure: no I/O): the figures a page shows, made from what the
 services answered — coverage by host unit and region, the cadence heat map, the permit funnel,
 cycle times against the SLA and against the old sequential sign-off, the ranking's sums, the
-zone's activity calendar, the SLA left on an inbox item."""
+zone's activity calendar, the SLA left on an inbox item.
+
+A zone signing ``sequential`` (``SigningMode``: the old route the zones replaced, played by the
+demo's twins) is a comparison, not a party-building collaboration zone: the dashboard counts it
+apart (``Comparison``) and leaves it out of the zone counts, the heat map and the ranking; its
+permits stay the measured column of the old sign-off (``distribution``)."""
 
 from __future__ import annotations
 
@@ -16,6 +21,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
+
+from shared.events.catalog import SigningMode
 
 # Request-to-issue cycle time bins, in hours (the last is open-ended).
 CYCLE_BINS_H = (1, 2, 4, 8, 24, 72, 168)
@@ -82,6 +89,14 @@ class Ranked(BaseModel):
     grade: str
 
 
+class Comparison(BaseModel):
+    """The zones of the old sequential sign-off, kept apart from every other figure."""
+
+    zones: int
+    members: int = Field(description="On the rosters of those not closed")
+    zone_ids: list[str]
+
+
 class Dashboard(BaseModel):
     """Every figure of the party office's dashboard, as the services answered them."""
 
@@ -89,9 +104,10 @@ class Dashboard(BaseModel):
     months: tuple[str, str] | None = Field(description="The months before and after the period")
     zone_names: dict[str, str]
     coverage: CoverageView
-    zones_by_mode: dict[str, int]
+    zones_by_mode: dict[str, int] = Field(description="Collaboration zones, the comparison zones apart")
     members: int
     floating_members: int
+    comparison: Comparison = Field(description="Zones signing `sequential`: the old route, compared with")
     heatmap: HeatMap
     funnel: dict[str, int] = Field(description="requested → approved → issued → closed (work permits)")
     cycle: Distribution
@@ -139,12 +155,63 @@ def unit_names(zones: Iterable[dict[str, Any]]) -> dict[str, str]:
     return {u["unit_id"]: u["name"] for z in zones for u in z.get("units", [])}
 
 
+# --------------------------------------------------------------------------- the old route, apart
+
+
+def is_comparison(zone: dict[str, Any]) -> bool:
+    """A zone of the old sequential sign-off (as zone-registry's ``/zones`` gives its settings)."""
+    return bool((zone.get("settings") or {}).get("signing") == SigningMode.SEQUENTIAL)
+
+
+def comparison(zones: Iterable[dict[str, Any]]) -> Comparison:
+    apart = [z for z in zones if is_comparison(z)]
+    return Comparison(
+        zones=len(apart),
+        members=sum(z["member_count"] for z in apart if z["status"] != "closed"),
+        zone_ids=sorted(z["zone_id"] for z in apart),
+    )
+
+
+class ZoneCounts(BaseModel):
+    zones_by_mode: dict[str, int]
+    members: int
+    floating_members: int
+
+
+def zone_counts(stats: dict[str, Any], zones: Iterable[dict[str, Any]]) -> ZoneCounts:
+    """zone-registry's ``/stats`` without the comparison zones: it counts every zone by mode,
+    and the members of the zones not closed, so those are what each comparison zone takes off."""
+    by_mode = dict(stats["zones_by_mode"])
+    members, floating = stats["members"], stats["floating_members"]
+    for z in zones:
+        if not is_comparison(z):
+            continue
+        by_mode[z["mode"]] = by_mode.get(z["mode"], 0) - 1
+        if z["status"] != "closed":
+            members -= z["member_count"]
+            floating -= z["floating_member_count"]
+    return ZoneCounts(zones_by_mode=by_mode, members=members, floating_members=floating)
+
+
+def without_comparison(ranking: dict[str, Any], apart: Iterable[str]) -> dict[str, Any]:
+    """The assessment's ranking without comparison zones (it leaves them out itself; a ranking
+    published before it did still lists them)."""
+    out = set(apart)
+    return {**ranking, "ranking": [z for z in ranking["ranking"] if z["zone_id"] not in out]}
+
+
 # --------------------------------------------------------------------------- cadence
 
 
-def heatmap(compliance: dict[str, Any], zone_names: dict[str, str], rules: Iterable[str]) -> HeatMap:
+def heatmap(
+    compliance: dict[str, Any], zone_names: dict[str, str], rules: Iterable[str], apart: Iterable[str] = ()
+) -> HeatMap:
+    """Zones × rules, the comparison zones (``apart``) left out: the old route holds no party
+    activities by design, so its rows would only be red."""
     order = list(rules)
-    zones = sorted(compliance["zones"], key=lambda z: zone_names.get(z["zone_id"], z["zone_id"]))
+    out = set(apart)
+    kept = [z for z in compliance["zones"] if z["zone_id"] not in out]
+    zones = sorted(kept, key=lambda z: zone_names.get(z["zone_id"], z["zone_id"]))
     cells: list[list[float | int | None]] = []
     for y, z in enumerate(zones):
         for r in z["rules"]:

@@ -176,7 +176,7 @@ def chart_labels(t: i18n.Translator) -> dict[str, Any]:
 async def zones_page(request: Request) -> Response:
     user = await signed_in(request)
     zones = await services(request).get(ZONES, "/zones", user.token)
-    return render(request, "zones.html", zones=zones)
+    return render(request, "zones.html", zones=zones, comparison=set(domain.comparison(zones).zone_ids))
 
 
 async def zone_page(request: Request, zone_id: str, period: str | None = None) -> Response:

@@ -70,6 +70,9 @@ async def dashboard(
     work = [p for p in full if p["kind"] == "work_permit"]
     drawings = [p for p in full if p["kind"] == "drawing_review"]
     names = {z["zone_id"]: z["name"] for z in zones}
+    apart = domain.comparison(zones)
+    counts = domain.zone_counts(zstats, zones)
+    ranking = domain.without_comparison(ranking, apart.zone_ids)
     incidents, quality, benefit = domain.period_sums(ranking)
     blocks = (pstats.get("work_permits") or pstats["overall"])["blocked_reasons"]
     return domain.Dashboard(
@@ -77,10 +80,11 @@ async def dashboard(
         months=domain.neighbour_months(ranking["period"]) if domain.PERIOD.match(ranking["period"]) else None,
         zone_names=names,
         coverage=domain.coverage_view(coverage, projects, zones),
-        zones_by_mode=zstats["zones_by_mode"],
-        members=zstats["members"],
-        floating_members=zstats["floating_members"],
-        heatmap=domain.heatmap(compliance, names, RULES),
+        zones_by_mode=counts.zones_by_mode,
+        members=counts.members,
+        floating_members=counts.floating_members,
+        comparison=apart,
+        heatmap=domain.heatmap(compliance, names, RULES, apart.zone_ids),
         funnel=domain.funnel(work),
         cycle=domain.distribution(work, tz),
         blocked_reasons=blocks,
@@ -114,6 +118,7 @@ async def zone_page(
     )
     return {
         "zone": zone,
+        "comparison": domain.is_comparison(zone),
         "units": domain.unit_names([zone]),
         "compliance": compliance,
         "period": period,

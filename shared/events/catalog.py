@@ -1773,6 +1773,10 @@ class RankingEntry(Payload):
 
 
 class RankingPublished(Payload):
+    """The collaboration zones of a period, ranked. A comparison zone (one signing
+    ``sequential``, ``SigningMode``: the old route, the demo's twins) is assessed but in neither
+    ``ranking`` nor ``no_data``."""
+
     period: str = Field(pattern=PERIOD_ANY)
     revision: int = Field(ge=1)
     ranking: list[RankingEntry]

@@ -170,8 +170,13 @@ async def test_both_sign_off_columns_come_from_the_same_run_and_the_widened_grou
         "signing": ["sequential"],
         "members": sum(len(z.people) for z in world.twins),
     }
-    twin_ids = {r["zone_id"] for r in report.data["twin_ranking"]}
-    assert twin_ids and not twin_ids & {r["zone_id"] for r in report.data["ranking"]["ranking"]}
+    # The twins are the assessment's comparison zones: listed apart, in neither the ranking nor
+    # its no-data list.
+    twin_ids = {r["zone_id"] for r in report.data["twin_comparison"]}
+    assert len(twin_ids) == len(world.twins)
+    assert all(r["signing"] == "sequential" for r in report.data["twin_comparison"])
+    ranking = report.data["ranking"]
+    assert not twin_ids & {r["zone_id"] for r in ranking["ranking"] + ranking["no_data"]}
     assert report.data["provenance"]["benefit"]["cost_saved"] == "derived"
 
 

@@ -144,12 +144,20 @@ async def test_every_figure_of_the_dashboard_agrees_with_the_services(site: Site
     assert coverage["key_projects"] > 0 and zstats["members"] > 0  # the month is in
     assert await figure(page, "coverage.covered") == coverage["covered"]
     assert await figure(page, "coverage.key_projects") == coverage["key_projects"]
-    assert await figure(page, "members") == zstats["members"]
-    assert await figure(page, "floating_members") == zstats["floating_members"]
+    # The twins (signing sequential, the old route) are comparison zones: counted apart.
+    twins = [z for z in zones if z["settings"]["signing"] == "sequential"]
+    assert len(twins) == len(site.plan.truth.twin_zones) > 0
+    assert await figure(page, "comparison.zones") == len(twins)
+    assert await figure(page, "comparison.members") == sum(z["member_count"] for z in twins)
+    assert await figure(page, "members") == zstats["members"] - sum(z["member_count"] for z in twins)
+    floating = zstats["floating_members"] - sum(z["floating_member_count"] for z in twins)
+    assert await figure(page, "floating_members") == floating
     for mode, n in zstats["zones_by_mode"].items():
+        n -= sum(1 for z in twins if z["mode"] == mode)
         assert await figure(page, f"zones_by_mode.{mode}") == n, mode
+    twin_ids = {z["zone_id"] for z in twins}
     await permits_agree(site, page)
-    await assessment_agrees(site, page, {z["zone_id"]: z["name"] for z in zones})
+    await assessment_agrees(site, page, {z["zone_id"]: z["name"] for z in zones}, twin_ids)
     # The cadence heat map: every zone's every rule, as the activity-log evaluates it.
     compliance = await get(site, "activity-log", "/compliance", period=month)
     assert compliance["zones"]
@@ -161,9 +169,11 @@ async def test_every_figure_of_the_dashboard_agrees_with_the_services(site: Site
     expected = {
         (z["zone_id"], r["rule"]): (r["actual"], r["required"])
         for z in compliance["zones"]
+        if z["zone_id"] not in twin_ids
         for r in z["rules"]
     }
     assert expected and cells == expected
+    assert twin_ids & {z["zone_id"] for z in compliance["zones"]}  # evaluated, yet not on the map
     assert data["heatmap"]["period"] == compliance["period"]
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SCREENSHOTS / "dashboard.png"), full_page=True)
@@ -223,10 +233,13 @@ def iso(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
-async def assessment_agrees(site: Site, page: Any, names: dict[str, str]) -> None:
+async def assessment_agrees(site: Site, page: Any, names: dict[str, str], twin_ids: set[str]) -> None:
     ranking = await get(site, "assessment", "/assessments", period=site.plan.period)
     assert ranking["closed"]  # the month's published ranking
     assert ranking["ranking"], "no zone ranked"
+    # The twins are assessed, but as comparisons of the old route: apart, never ranked.
+    assert {c["zone_id"] for c in ranking["comparison"]} == twin_ids
+    assert not twin_ids & {r["zone_id"] for r in ranking["ranking"] + ranking["no_data"]}
     rows = page.locator("#ranking tbody tr[data-zone]")
     assert await rows.count() == len(ranking["ranking"])
     for i, r in enumerate(ranking["ranking"]):

@@ -286,3 +286,29 @@ def test_a_stored_revision_reads_back_as_the_rules_see_it() -> None:
     entries, no_data = ranking_of([back])
     kept = {"_id": "2026-04", "revision": 1, "ranking": [vars(e) for e in entries], "no_data": list(no_data)}
     assert ranking_of_doc(kept).entries == entries
+
+
+def test_a_comparison_zone_is_neither_ranked_nor_listed_without_data() -> None:
+    """The old route's twin scores 33.3 (permits late, no party activities): ranked, it would
+    sit last with a fail; it is a comparison, so the ranking is the zones' alone."""
+    month = "2026-04"
+    zone = next_revision(None, "Z-A", month, assess_period(CLEAN, {}), RevisionReason.PERIOD_CLOSED)
+    late = [
+        fact("permit_issued", permit_id="SQ-W1", within_sla=False, cycle_minutes=1900.0),
+        fact("compliance", met=False),
+    ]
+    old = next_revision(None, "Z-SEQ", month, assess_period(late, {}), RevisionReason.PERIOD_CLOSED)
+    quiet = next_revision(None, "Z-SEQ2", month, assess_period([], {}), RevisionReason.PERIOD_CLOSED)
+    assert zone is not None and old is not None and quiet is not None
+    assert old.scored and old.assessment.score == pytest.approx(33.33) and old.assessment.grade == "fail"
+    apart = frozenset({"Z-SEQ", "Z-SEQ2"})
+    entries, no_data = ranking_of([zone, old, quiet], apart)
+    assert [(e.zone_id, e.rank) for e in entries] == [("Z-A", 1)] and no_data == ()
+    ranking = next_ranking(None, month, [zone, old, quiet], RevisionReason.PERIOD_CLOSED, apart)
+    assert ranking is not None
+    assert ranking.payload()["ranking"] == [{"zone_id": "Z-A", "score": 100.0, "rank": 1}]
+    assert ranking.payload()["no_data"] == []
+    closed = RevisionReason.PERIOD_CLOSED
+    assert next_ranking(None, month, [old, quiet], closed, apart) is None  # nothing left to rank
+    everyone = next_ranking(None, month, [zone, old, quiet], closed)  # without the rule
+    assert everyone is not None and [e.zone_id for e in everyone.entries] == ["Z-A", "Z-SEQ"]

@@ -139,3 +139,19 @@ def test_evaluation_refusals() -> None:
     assert domain.evaluation_refusals(**{**ok, "evaluator_unit_id": "C"}) == ["evaluator_role_mismatch"]
     assert domain.evaluation_refusals(**{**ok, "score": -1}) == ["score_out_of_range"]
     assert domain.evaluation_refusals(**{**ok, "already": True}) == ["duplicate_evaluation"]
+
+
+def twin(zone_id: str, signing: str | None = "sequential") -> dict:
+    """A zone copy as the assessment keeps it (``{_id, **snapshot}``), with its settings."""
+    settings = None if signing is None else {"signing": signing, "theme_party_day": None}
+    return {"_id": zone_id, "zone_id": zone_id, "settings": settings}
+
+
+def test_a_zone_signing_sequentially_is_a_comparison_of_the_old_route() -> None:
+    assert domain.is_comparison(twin("Z-SEQ"))
+    assert not domain.is_comparison(twin("Z-A", "parallel"))
+    assert not domain.is_comparison(twin("Z-OLD", None))  # a snapshot from before zone.configure
+    assert not domain.is_comparison({"_id": "Z-B"}) and not domain.is_comparison(None)
+    zones = [twin("Z-SEQ"), twin("Z-A", "parallel"), twin("Z-OLD", None)]
+    assert domain.comparison_ids(zones) == {"Z-SEQ"}
+    assert domain.comparison_ids([{"zone_id": "Z-Y", "settings": {"signing": "sequential"}}]) == {"Z-Y"}

@@ -148,3 +148,48 @@ def test_the_years_ranking_leaves_zones_without_data_beside_it() -> None:
     )
     assert [(r.rank, r.zone_id, r.grade) for r in report.ranking] == [(1, "B", "excellent"), (2, "A", "good")]
     assert report.no_data_zones == ("C",)
+
+
+def test_comparison_zones_are_kept_out_of_the_year_and_their_permits_are_the_old_route() -> None:
+    """A zone signing ``sequential`` (the demo's twin of A) is no collaboration zone: not in
+    the zones, members, floating members, cadence, safety or ranking; its permits issued are
+    the old route's measured cycle times."""
+    seq = {**z("A-SEQ", projects=["PA-SEQ"], members=[{"member_id": "s1", "away_since": "2026-01-02"}])}
+    seq["settings"] = {"signing": "sequential"}
+    a = {**z("A", projects=["PA"], members=[{"member_id": "m1"}]), "settings": {"signing": "parallel"}}
+    facts = [
+        {"kind": "compliance", "zone_id": "A", "rule": "party_class", "met": True},
+        {"kind": "compliance", "zone_id": "A-SEQ", "rule": "party_class", "met": False},
+        {"kind": "permit_issued", "zone_id": "A", "permit_id": "W1", "within_sla": True, "cycle_minutes": 95},
+        {
+            "kind": "permit_issued",
+            "zone_id": "A-SEQ",
+            "permit_id": "SQ-W1",
+            "within_sla": False,
+            "cycle_minutes": 1930,
+        },
+        {"kind": "sla_breach", "zone_id": "A-SEQ", "permit_id": "SQ-W1"},
+        {
+            "kind": "incident",
+            "zone_id": None,
+            "project_id": "PA-SEQ",
+            "severity": "minor",
+            "incident_kind": "injury",
+        },
+    ]
+    s = stored(
+        zones=[a, seq],
+        floating=[{"zone_id": "A-SEQ", "member_id": "s1", "away_since": "2026-01-02"}],
+        facts=facts,
+        ranking=[year_rollup("A", 90.0), year_rollup("A-SEQ", 33.3)],
+    )
+    i = yearend.gather(s)
+    assert i.zones.by_mode == {"project_cobuild": 1}
+    assert (i.zones.members, i.zones.floating_on_rosters, i.zones.floating_ever) == (1, 0, 0)
+    assert [(r.rule, r.met, r.evaluated) for r in i.cadence] == [("party_class", 1, 1)]
+    assert (i.permits.issued, i.permits.sla_breaches, list(i.permits.cycle_minutes)) == (1, 0, [95.0])
+    assert list(i.permits.sequential_cycle_minutes) == [1930.0]
+    assert (i.safety.minor, i.safety.zones, i.safety.zones_without_incident) == (0, 1, 1)
+    report = yearend.compose(i)
+    assert [r.zone_id for r in report.ranking] == ["A"]
+    assert report.section("permits").figures["sequential_cycle_median"].value == 1930.0

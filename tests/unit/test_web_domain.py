@@ -241,3 +241,64 @@ def test_a_blocked_permit_s_preconditions_are_the_service_s_reasons_with_their_w
         "no_active_zone",
         "contractor_safety_not_adopted",
     ]
+
+
+def listed(
+    zone_id: str, signing: str, mode: str = "project_cobuild", status: str = "active", **n: int
+) -> dict:
+    """A zone as zone-registry's ``/zones`` lists it."""
+    return {
+        "zone_id": zone_id,
+        "mode": mode,
+        "status": status,
+        "member_count": n.get("members", 0),
+        "floating_member_count": n.get("floating", 0),
+        "settings": {"signing": signing, "theme_party_day": None},
+    }
+
+
+def test_a_zone_signing_sequentially_is_counted_apart_as_a_comparison() -> None:
+    """The demo's twins (the old route, signing ``sequential``) are no collaboration zones: the
+    zone counts lose them, the dashboard says how many there are and who is on them."""
+    zones = [
+        listed("Z1", "parallel", members=12, floating=3),
+        listed("Z1-SEQ", "sequential", members=11, floating=1),
+        listed("Z2", "parallel", mode="regional_alliance", members=8),
+        listed("Z2-SEQ", "sequential", mode="regional_alliance", status="closed", members=9),
+    ]
+    assert [domain.is_comparison(z) for z in zones] == [False, True, False, True]
+    assert not domain.is_comparison({"zone_id": "Z0"})  # no settings: the parallel default
+    apart = domain.comparison(zones)
+    assert (apart.zones, apart.members, apart.zone_ids) == (2, 11, ["Z1-SEQ", "Z2-SEQ"])  # a closed roster: 0
+    # zone-registry's /stats: every zone by mode; members of the zones not closed.
+    stats = {
+        "zones_by_mode": {"project_cobuild": 2, "regional_alliance": 2},
+        "members": 12 + 11 + 8,
+        "floating_members": 3 + 1,
+    }
+    counts = domain.zone_counts(stats, zones)
+    assert counts.zones_by_mode == {"project_cobuild": 1, "regional_alliance": 1}
+    assert (counts.members, counts.floating_members) == (20, 3)
+    assert domain.comparison([listed("Z1", "parallel")]).zones == 0
+
+
+def test_comparison_zones_are_neither_in_the_heat_map_nor_in_the_ranking() -> None:
+    compliance = {
+        "period": "2026-04",
+        "zones": [
+            {"zone_id": "Z1", "rules": [{"rule": "joint_meeting", "required": 1, "actual": 1}]},
+            {"zone_id": "Z1-SEQ", "rules": [{"rule": "joint_meeting", "required": 1, "actual": 0}]},
+        ],
+    }
+    h = domain.heatmap(compliance, {}, ["joint_meeting"], apart=["Z1-SEQ"])
+    assert h.zones == ["Z1"] and h.cells == [[0, 0, 1.0, 1, 1]]
+    ranking = {
+        "period": "2026-04",
+        "ranking": [
+            {"zone_id": "Z1", "rank": 1, "score": 95.0, "grade": "excellent"},
+            {"zone_id": "Z1-SEQ", "rank": 2, "score": 33.3, "grade": "fail"},  # published before the rule
+        ],
+    }
+    kept = domain.without_comparison(ranking, ["Z1-SEQ"])
+    assert [r.zone_id for r in domain.ranked(kept, {})] == ["Z1"] and kept["period"] == "2026-04"
+    assert len(ranking["ranking"]) == 2  # the answer itself untouched
