@@ -39,15 +39,16 @@ Failures are classified by cause (Eventuous' subscription durability):
   document it cannot store), is retried ``retry_attempts`` times and then dead-lettered
   with reason ``retry_exhausted``.
 
-Batches as units of work, partitions one after another or in parallel (issue 17):
+Batches as units of work, a topic's partitions side by side (issue 17):
 
 - What one fetch returns is split by partition; each partition's records run in order. By
-  default the partitions' shares run one after another, in the order the fetch returned
-  them — the order one message at a time had, which keeps a command and the follow-ups it
-  re-keys to the work topic in the order they arrived. With ``partitions_in_parallel`` each
-  share runs in its own task and they overlap (no service-wide lock: R1 makes the writers
-  of an aggregate one partition's, so two partitions never write the same aggregate; what
-  is lost is only the arrival order across topics). Each partition's last offset is
+  default the shares of one topic's partitions run side by side (no service-wide lock: R1
+  makes the writers of an aggregate one partition's, so two partitions never write the same
+  aggregate — as two instances of a service each owning some partitions never do) and the
+  topics one after another, in the order the fetch returned them, which keeps a command and
+  the follow-ups it re-keys to the work topic in the order they arrived (the order one
+  message at a time had). With ``partitions_in_parallel`` every share runs side by side
+  (what is lost is the arrival order across topics). Each partition's last offset is
   committed once the whole of its share is stored. The clock's ticks take the same path
   (``pbz.clock`` is one more partition).
 - A partition's share is one unit of work (``shared/unit_of_work.py``): the handlers run in
@@ -546,7 +547,7 @@ class Pipeline:
         self._send = publish
         self.limits = Limits.of(settings)
         # Off by default: a command and the follow-ups it re-keys to the work topic keep the
-        # order they arrived in only when one fetch's partitions are handled one after another.
+        # order they arrived in only when one fetch's topics are handled one after another.
         self._parallel = bool(getattr(settings, "partitions_in_parallel", False))
         if retry_initial_s is not None:
             self.limits.retry_initial_s = retry_initial_s
@@ -596,8 +597,8 @@ class Pipeline:
     async def handle_batch(
         self, records: Iterable[ConsumerRecord[Any, Any]], consumer: AIOKafkaConsumer | None
     ) -> None:
-        """Process what one fetch returned: one task per partition, the partitions in
-        parallel, each partition's records in order as one unit of work; then commit each
+        """Process what one fetch returned: one task per partition, a topic's partitions side
+        by side, each partition's records in order as one unit of work; then commit each
         partition's last offset. Returns only when every record's effect is stored (or
         dead-lettered, or forwarded)."""
         by_partition: dict[TopicPartition, list[ConsumerRecord[Any, Any]]] = {}
@@ -610,16 +611,18 @@ class Pipeline:
         for tp, batch in by_partition.items():
             self._inflight[tp] = batch[0].offset
         self._idle.clear()
+        # Side by side: every partition (``partitions_in_parallel``), or by default the
+        # partitions of one topic, the topics one after another in the order they came.
+        groups: dict[str, list[TopicPartition]] = {}
+        for tp in by_partition:
+            groups.setdefault("" if self._parallel else tp.topic, []).append(tp)
+        results: list[Any] = []
         try:
-            if self._parallel:
-                results = await asyncio.gather(
-                    *(self._partition_task(tp, batch, consumer) for tp, batch in by_partition.items()),
+            for tps in groups.values():
+                results += await asyncio.gather(
+                    *(self._partition_task(tp, by_partition[tp], consumer) for tp in tps),
                     return_exceptions=True,
                 )
-            else:
-                results = []
-                for tp, batch in by_partition.items():
-                    await self._partition_task(tp, batch, consumer)
         finally:
             for tp in by_partition:
                 self._inflight.pop(tp, None)

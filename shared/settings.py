@@ -74,9 +74,9 @@ class ServiceSettings(BaseSettings):
     # bulk write per collection, one commit). After an empty fetch it waits batch_wait_ms.
     batch_max_records: int = Field(100, ge=1, le=10_000)
     batch_wait_ms: int = Field(5, ge=1, le=1000)
-    # The partitions' batches of one fetch one after another (the default: a command and the
-    # follow-ups it re-keys to the work topic keep the order they arrived in, as with one
-    # message at a time) or side by side (faster where no cross-topic order is relied on).
+    # The batches of one fetch: a topic's partitions side by side, the topics one after another
+    # (the default: a command and the follow-ups it re-keys to the work topic keep the order
+    # they arrived in, as with one message at a time), or every partition side by side (true).
     partitions_in_parallel: bool = False
     # Finished processed records (the memory that a message was handled, R6) are removed
     # when older than this, every processed_purge_every_s. A message redelivered later is
