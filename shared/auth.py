@@ -126,6 +126,19 @@ class TokenVerifier:
         self._transport = transport
         self._http: httpx.AsyncClient | None = None
 
+    @classmethod
+    def from_settings(cls, settings: Any, transport: httpx.AsyncBaseTransport | None = None) -> TokenVerifier:
+        """The verifier a service or the web app configures (``ServiceSettings``' oidc_* fields)."""
+        return cls(
+            issuer=settings.oidc_issuer,
+            audience=settings.oidc_audience,
+            jwks_url=settings.jwks_url,
+            algorithms=settings.oidc_algorithms,
+            leeway_s=settings.oidc_leeway_s,
+            jwks_max_age_s=settings.oidc_jwks_max_age_s,
+            transport=transport,
+        )
+
     async def aclose(self) -> None:
         if self._http is not None:
             await self._http.aclose()

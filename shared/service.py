@@ -580,14 +580,7 @@ def operations_router(definition: ServiceDefinition) -> APIRouter:
 def create_app(definition: ServiceDefinition, settings: ServiceSettings | None = None) -> FastAPI:
     settings = settings or definition.settings_cls()
 
-    verifier = TokenVerifier(
-        issuer=settings.oidc_issuer,
-        audience=settings.oidc_audience,
-        jwks_url=settings.jwks_url,
-        algorithms=settings.oidc_algorithms,
-        leeway_s=settings.oidc_leeway_s,
-        jwks_max_age_s=settings.oidc_jwks_max_age_s,
-    )
+    verifier = TokenVerifier.from_settings(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -157,14 +157,7 @@ class Identity:
             server_metadata_url=settings.oidc_metadata_url,
             client_kwargs={"scope": "openid", "code_challenge_method": "S256"},
         )
-        self.verifier = TokenVerifier(
-            issuer=settings.oidc_issuer,
-            audience=settings.oidc_audience,
-            jwks_url=settings.jwks_url,
-            algorithms=settings.oidc_algorithms,
-            leeway_s=settings.oidc_leeway_s,
-            jwks_max_age_s=settings.oidc_jwks_max_age_s,
-        )
+        self.verifier = TokenVerifier.from_settings(settings)
         self._http = httpx.AsyncClient(timeout=10, transport=transport)
 
     async def aclose(self) -> None:
