@@ -2,7 +2,7 @@
 takes them, handled by a service process.
 
     PBZ_PORT_OFFSET=... .venv/bin/python -m bench.activity_backlog [--commands 6000] [--zones 6]
-        [--flame .local/bench/flame-activity-log.svg] [--setting partitions_in_parallel=true ...]
+        [--flame .local/bench/flame-activity-log.svg] [--setting partitions=serial ...]
 
 One activity-log process (a fresh group and database, event clock) on the local broker and
 store. ``zones`` zone copies are established first; then ``commands`` activity.record

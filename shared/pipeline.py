@@ -47,8 +47,8 @@ Batches as units of work, a topic's partitions side by side (issue 17):
   aggregate — as two instances of a service each owning some partitions never do) and the
   topics one after another, in the order the fetch returned them, which keeps a command and
   the follow-ups it re-keys to the work topic in the order they arrived (the order one
-  message at a time had). With ``partitions_in_parallel`` every share runs side by side
-  (what is lost is the arrival order across topics). Each partition's last offset is
+  message at a time had). ``partitions="all"`` runs every share side by side (what is lost
+  is the arrival order across topics), ``"serial"`` one after another. Each partition's last offset is
   committed once the whole of its share is stored. The clock's ticks take the same path
   (``pbz.clock`` is one more partition).
 - A partition's share is one unit of work (``shared/unit_of_work.py``): the handlers run in
@@ -548,7 +548,7 @@ class Pipeline:
         self.limits = Limits.of(settings)
         # Off by default: a command and the follow-ups it re-keys to the work topic keep the
         # order they arrived in only when one fetch's topics are handled one after another.
-        self._parallel = bool(getattr(settings, "partitions_in_parallel", False))
+        self._partitions = str(getattr(settings, "partitions", "topic"))
         if retry_initial_s is not None:
             self.limits.retry_initial_s = retry_initial_s
         if retry_max_s is not None:
@@ -611,11 +611,12 @@ class Pipeline:
         for tp, batch in by_partition.items():
             self._inflight[tp] = batch[0].offset
         self._idle.clear()
-        # Side by side: every partition (``partitions_in_parallel``), or by default the
-        # partitions of one topic, the topics one after another in the order they came.
-        groups: dict[str, list[TopicPartition]] = {}
+        # Side by side: the partitions of one topic (the default), every partition ("all"), or
+        # none ("serial"); the groups one after another in the order they came.
+        groups: dict[Any, list[TopicPartition]] = {}
         for tp in by_partition:
-            groups.setdefault("" if self._parallel else tp.topic, []).append(tp)
+            group = {"all": "", "serial": tp}.get(self._partitions, tp.topic)
+            groups.setdefault(group, []).append(tp)
         results: list[Any] = []
         try:
             for tps in groups.values():

@@ -74,10 +74,11 @@ class ServiceSettings(BaseSettings):
     # bulk write per collection, one commit). After an empty fetch it waits batch_wait_ms.
     batch_max_records: int = Field(100, ge=1, le=10_000)
     batch_wait_ms: int = Field(5, ge=1, le=1000)
-    # The batches of one fetch: a topic's partitions side by side, the topics one after another
-    # (the default: a command and the follow-ups it re-keys to the work topic keep the order
-    # they arrived in, as with one message at a time), or every partition side by side (true).
-    partitions_in_parallel: bool = False
+    # The batches of one fetch: "topic" (the default) runs a topic's partitions side by side and
+    # the topics one after another, so a command and the follow-ups it re-keys to the work topic
+    # keep the order they arrived in; "serial" runs every partition in turn (one at a time's
+    # order, and the least concurrency for the store); "all" runs every partition side by side.
+    partitions: Literal["serial", "topic", "all"] = "topic"
     # Finished processed records (the memory that a message was handled, R6) are removed
     # when older than this, every processed_purge_every_s. A message redelivered later is
     # handled again: keep it longer than the input topics' retention (Kafka's default 7 days).

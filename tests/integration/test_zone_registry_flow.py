@@ -250,7 +250,7 @@ async def test_two_establishes_of_one_name_at_once_found_one_zone() -> None:
         "region": "北区",
         "units": [HOST],
     }
-    async with Bus() as bus, serving(definition, partitions_in_parallel=True):
+    async with Bus() as bus, serving(definition, partitions="all"):
         out = await bus.watch(Topic.ZONE_EVENTS.value)
         sent = await asyncio.gather(*(bus.publish("zone.establish", establish, key=k) for k in ("c1", "c2")))
         ids = {cmd.id for cmd in sent}

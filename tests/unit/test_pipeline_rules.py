@@ -332,3 +332,55 @@ def test_a_dedupe_window_shorter_than_a_day_is_refused() -> None:
             ServiceSettings(processed_retention_hours=hours)
     with pytest.raises(ValidationError):
         ServiceSettings(processed_purge_every_s=0)
+
+
+@pytest.mark.parametrize(
+    ("partitions", "overlapping"),
+    [
+        ("topic", {("a", 0): {("a", 1)}, ("a", 1): {("a", 0)}}),
+        ("serial", {}),
+        (
+            "all",
+            {
+                tp: {o for o in [("a", 0), ("a", 1), ("b", 0)] if o != tp}
+                for tp in [("a", 0), ("a", 1), ("b", 0)]
+            },
+        ),
+    ],
+)
+def test_which_partitions_of_a_fetch_run_side_by_side(
+    partitions: str, overlapping: dict[tuple[str, int], set[tuple[str, int]]]
+) -> None:
+    """By default a topic's partitions overlap and the topics run in the order they came (a
+    command before the work-topic follow-ups fetched with it)."""
+
+    class Settings:
+        retry_initial_s, retry_max_s, retry_attempts = 0.01, 0.01, 3
+        max_event_bytes, dlq_original_max_bytes, clock_max_skew_hours = 1_000_000, 1_000, 24.0
+
+    Settings.partitions = partitions  # type: ignore[attr-defined]
+    pipeline = Pipeline(
+        service="svc",
+        handlers=Handlers(),
+        db=None,
+        clock=Clock("events"),
+        publish=None,
+        settings=Settings(),  # type: ignore[arg-type]
+    )
+    running: set[tuple[str, int]] = set()
+    seen: dict[tuple[str, int], set[tuple[str, int]]] = {}
+
+    async def task(tp: Any, records: Any, consumer: Any) -> None:
+        me = (tp.topic, tp.partition)
+        running.add(me)
+        await asyncio.sleep(0.02)
+        seen[me] = set(running) - {me}
+        await asyncio.sleep(0.02)
+        running.discard(me)
+
+    pipeline._partition_task = task  # type: ignore[method-assign]
+    records = [_Record(b"") for _ in range(3)]
+    for r, (topic, partition) in zip(records, [("a", 0), ("a", 1), ("b", 0)], strict=True):
+        r.topic, r.partition = topic, partition
+    asyncio.run(pipeline.handle_batch(records, None))  # type: ignore[arg-type]
+    assert {tp: others for tp, others in seen.items() if others} == overlapping
