@@ -48,7 +48,7 @@ echo "== 2. the pipe beside the services (one Python consumer, same broker and s
 raw=$(awk '$1 == "raw" {print $2}' "$OUT/pipe.txt")
 
 echo "== 3. each service on its main input"
-"$PY" -m bench.services --raw "${raw:-0}"
+"$PY" -m bench.services --raw "${raw:-0}" --max-seconds 90
 
 echo "== 4. activity-log on a backlog of activity.record (a service process)"
 "$PY" -m bench.activity_backlog --commands 6000
