@@ -109,7 +109,9 @@ class Dashboard(BaseModel):
     floating_members: int
     comparison: Comparison = Field(description="Zones signing `sequential`: the old route, compared with")
     heatmap: HeatMap
-    funnel: dict[str, int] = Field(description="requested → approved → issued → closed (work permits)")
+    funnel: dict[str, int] = Field(
+        description="requested → approved → issued → closed (the fast track's work permits, the old route apart)"
+    )
     cycle: Distribution
     blocked_reasons: dict[str, int]
     drawing_days: DrawingDays
@@ -239,8 +241,24 @@ def reached(permit: dict[str, Any]) -> set[str]:
     return stages
 
 
+def fast_track(permits: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The permits of the collaboration zones: those signed the old way (``sequential``, the
+    comparison zones) are the old route's column, never counted in the fast track's figures."""
+    return [p for p in permits if p.get("signing") != SigningMode.SEQUENTIAL]
+
+
+def fast_track_blocks(stats: dict[str, Any]) -> dict[str, int]:
+    """Blocks by reason of the fast track's work permits, from the permit service's ``/stats``
+    (its ``by_signing`` split when permits were signed both ways)."""
+    by_signing = stats.get("by_signing") or {}
+    figures = by_signing.get("parallel") if SigningMode.SEQUENTIAL in by_signing else None
+    figures = figures or stats.get("work_permits") or stats["overall"]
+    return dict(figures["blocked_reasons"])
+
+
 def funnel(permits: Iterable[dict[str, Any]]) -> dict[str, int]:
-    counts = Counter(stage for p in permits for stage in reached(p))
+    """requested → approved → issued → closed, over the fast track's work permits."""
+    counts = Counter(stage for p in fast_track(permits) for stage in reached(p))
     return {stage: counts.get(stage, 0) for stage in FUNNEL}
 
 

@@ -74,7 +74,7 @@ async def dashboard(
     counts = domain.zone_counts(zstats, zones)
     ranking = domain.without_comparison(ranking, apart.zone_ids)
     incidents, quality, benefit = domain.period_sums(ranking)
-    blocks = (pstats.get("work_permits") or pstats["overall"])["blocked_reasons"]
+    blocks = domain.fast_track_blocks(pstats)
     return domain.Dashboard(
         period=ranking["period"],
         months=domain.neighbour_months(ranking["period"]) if domain.PERIOD.match(ranking["period"]) else None,

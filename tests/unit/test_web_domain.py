@@ -38,6 +38,27 @@ def test_the_funnel_counts_each_stage_a_permit_reached() -> None:
     assert domain.funnel(permits) == {"requested": 6, "approved": 4, "issued": 3, "closed": 1}
 
 
+def test_the_funnel_and_the_blocks_are_the_fast_track_s_the_old_route_apart() -> None:
+    """Permits signed the old way (the comparison zones' twins) are the old route's column:
+    neither in the funnel nor in the blocks by reason."""
+    fast = permit("closed", ["permit.requested", "permit.approved", "permit.issued", "permit.closed"], 2)
+    old = permit("issued", ["permit.requested", "permit.approved", "permit.issued"], 1, signing="sequential")
+    assert domain.funnel([fast, old]) == {"requested": 1, "approved": 1, "issued": 1, "closed": 1}
+    work = {"blocked_reasons": {"gas_test_missing": 3, "signature_missing": 2}}
+    stats = {
+        "overall": work,
+        "work_permits": work,
+        "by_signing": {
+            "parallel": {"blocked_reasons": {"gas_test_missing": 1}},
+            "sequential": {"blocked_reasons": {"gas_test_missing": 2, "signature_missing": 2}},
+        },
+    }
+    assert domain.fast_track_blocks(stats) == {"gas_test_missing": 1}
+    only_fast = {**stats, "by_signing": {"parallel": work}}
+    assert domain.fast_track_blocks(only_fast) == work["blocked_reasons"]
+    assert domain.fast_track_blocks({"overall": work}) == work["blocked_reasons"]  # before issue 15
+
+
 def test_cycle_times_against_the_sla_and_the_old_sequential_sign_off() -> None:
     permits = [permit("issued", ["permit.issued"], h) for h in (0.5, 1.5, 3.0, 6.0)]
     permits.append(permit("pending_signatures", []))  # never issued: not in the distribution
