@@ -546,7 +546,7 @@ class Pipeline:
         self.clock = clock
         self._send = publish
         self.limits = Limits.of(settings)
-        # Off by default: a command and the follow-ups it re-keys to the work topic keep the
+        # "topic" by default: a command and the follow-ups it re-keys to the work topic keep the
         # order they arrived in only when one fetch's topics are handled one after another.
         self._partitions = str(getattr(settings, "partitions", "topic"))
         if retry_initial_s is not None:
