@@ -29,7 +29,7 @@ import typer
 from motor.motor_asyncio import AsyncIOMotorClient
 
 from shared.events import Topic
-from tests.procs import ServiceProcess, Tally, activity_data, command, zone_snapshot
+from tests.procs import ServiceProcess, Tally, activity_records, send_all, zone_copies
 from tests.support import MONGO, Bus, eventually, new_suffix
 
 STORE_PID = Path(".local/run/ferretdb.pid")
@@ -73,19 +73,8 @@ async def measure(
         try:
             await proc.start()
             await proc.wait_ready()
-            for z in zone_ids:
-                await bus.publish("zone.established", {"zone": zone_snapshot(z)}, key=z)
-
-            async def copies() -> bool:
-                return await db["zones"].count_documents({}) >= zones
-
-            await eventually(copies, timeout=60, what="the zone copies")
-            items = []
-            for n in range(commands):
-                z = zone_ids[n % zones]
-                command_id, value = command("activity.record", activity_data(z, n))
-                items.append((z, command_id, value))
-            return await _drain(bus, proc, out, items, tally, flame)
+            await zone_copies(bus, db, zone_ids, timeout=60)
+            return await _drain(bus, proc, out, activity_records(zone_ids, commands), tally, flame)
         finally:
             await proc.stop()
             await db.client.drop_database(db.name)
@@ -105,11 +94,7 @@ async def _drain(
     spy = flame_graph(pid, flame, max(5.0, len(items) / 400)) if flame else None
     started = time.monotonic()
     cpu = {"service": cpu_seconds(pid), "store": cpu_seconds(store) if store else 0.0}
-    sends = []
-    for key, command_id, value in items:
-        tally.commands.add(command_id)
-        sends.append(await bus.producer.send(Topic.ACTIVITY_COMMANDS.value, value, key=key.encode()))
-    await asyncio.gather(*sends)
+    await send_all(bus, Topic.ACTIVITY_COMMANDS.value, items, tally)
 
     async def answered() -> bool:
         return tally.answered(out.records) >= len(items)

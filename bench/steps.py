@@ -24,11 +24,14 @@ from shared.settings import ServiceSettings
 STEPS = ("read", "record", "apply", "publish", "done", "forward", "commit")
 
 
-def figures(text: str) -> dict[str, dict[str, float]]:
-    """{"handled": {"count"}, "handlers": {"sum", "count"}, step: {"sum", "count"}} from a scrape."""
+def figures(text: str, service: str | None = None) -> dict[str, dict[str, float]]:
+    """{"handled": {"count"}, "handlers": {"sum", "count"}, step: {"sum", "count"}} from a scrape
+    (of ``service`` only, when one process holds several)."""
     out: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for family in text_string_to_metric_families(text):
         for s in family.samples:
+            if service is not None and s.labels.get("service") != service:
+                continue
             if s.name == "pbz_events_consumed_total":
                 out["handled"]["count"] += s.value
             elif s.name in ("pbz_handler_seconds_sum", "pbz_handler_seconds_count"):

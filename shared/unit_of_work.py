@@ -169,7 +169,7 @@ class KnownCollection:
 
     async def find_one(self, filter: Any = None, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
         projection = args[0] if args else kwargs.get("projection")
-        by_id = not (len(args) > 1 or set(kwargs) - {"projection"} or not isinstance(filter, dict))
+        by_id = len(args) <= 1 and set(kwargs) <= {"projection"} and isinstance(filter, dict)
         by_id = by_id and set(filter) == {"_id"} and not isinstance(filter["_id"], dict)
         if not by_id or (projection is not None and not _inclusion(projection)):
             return await self._elsewhere("find_one")(filter, *args, **kwargs)

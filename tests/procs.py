@@ -25,7 +25,7 @@ import httpx
 import orjson
 
 from shared.actor import Actor
-from tests.support import DEFAULT, KAFKA, MONGO, default_actor
+from tests.support import DEFAULT, KAFKA, MONGO, Bus, default_actor, eventually
 
 ROOT = Path(__file__).resolve().parents[1]
 LOGS = Path(os.environ.get("PBZ_LOCAL_DIR", ROOT / ".local")) / "logs" / "faults"
@@ -201,6 +201,36 @@ def activity_data(zone_id: str, n: int) -> dict[str, Any]:
         "organizer_member_id": "M1",
         "attendee_member_ids": ["M1", "M2"],
     }
+
+
+def activity_records(zone_ids: list[str], count: int) -> list[tuple[str, str, bytes]]:
+    """(key, command id, value) of ``count`` activity.record commands, the zones in turn."""
+    items = []
+    for n in range(count):
+        z = zone_ids[n % len(zone_ids)]
+        command_id, value = command("activity.record", activity_data(z, n))
+        items.append((z, command_id, value))
+    return items
+
+
+async def zone_copies(bus: Bus, db: Any, zone_ids: list[str], timeout: float = 30) -> None:
+    """Establish the zones and wait until the service (``db``) holds a copy of each."""
+    for z in zone_ids:
+        await bus.publish("zone.established", {"zone": zone_snapshot(z)}, key=z)
+
+    async def copied() -> bool:
+        return bool(await db["zones"].count_documents({}) >= len(zone_ids))
+
+    await eventually(copied, timeout=timeout, what="the zone copies")
+
+
+async def send_all(bus: Bus, topic: str, items: list[tuple[str, str, bytes]], tally: Tally) -> None:
+    """Publish (key, command id, value) items as fast as the producer takes them."""
+    sends = []
+    for key, command_id, value in items:
+        tally.commands.add(command_id)
+        sends.append(await bus.producer.send(topic, value, key=key.encode()))
+    await asyncio.gather(*sends)
 
 
 def activity_command(zone_id: str, n: int) -> bytes:

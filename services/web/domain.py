@@ -241,10 +241,15 @@ def reached(permit: dict[str, Any]) -> set[str]:
     return stages
 
 
+def signed_the_old_way(permit: dict[str, Any]) -> bool:
+    """A permit of a comparison zone (``sequential``): the old route's column, never counted in
+    the fast track's figures."""
+    return bool(permit.get("signing") == SigningMode.SEQUENTIAL)
+
+
 def fast_track(permits: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The permits of the collaboration zones: those signed the old way (``sequential``, the
-    comparison zones) are the old route's column, never counted in the fast track's figures."""
-    return [p for p in permits if p.get("signing") != SigningMode.SEQUENTIAL]
+    """The permits of the collaboration zones."""
+    return [p for p in permits if not signed_the_old_way(p)]
 
 
 def fast_track_blocks(stats: dict[str, Any]) -> dict[str, int]:
@@ -308,7 +313,7 @@ def distribution(permits: Iterable[dict[str, Any]], tz: ZoneInfo) -> Distributio
     fast: list[dict[str, Any]] = []
     played: list[dict[str, Any]] = []
     for p in permits:
-        (played if p.get("signing") == "sequential" else fast).append(p)
+        (played if signed_the_old_way(p) else fast).append(p)
     for p in fast:
         if (h := cycle_hours(p)) is None:
             continue

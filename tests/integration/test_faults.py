@@ -26,10 +26,12 @@ from tests.procs import (
     ServiceProcess,
     Tally,
     activity_data,
+    activity_records,
     command,
     first_output_after,
     report,
-    zone_snapshot,
+    send_all,
+    zone_copies,
 )
 from tests.support import MONGO, Bus, Watcher, eventually, new_suffix
 
@@ -38,15 +40,6 @@ pytestmark = pytest.mark.faults
 
 def database(service: str, suffix: str) -> AsyncIOMotorDatabase[Any]:
     return AsyncIOMotorClient(MONGO, tz_aware=True)[f"pbz_{service}{suffix}"]
-
-
-async def send_all(bus: Bus, topic: str, items: list[tuple[str, str, bytes]], tally: Tally) -> None:
-    """Publish (key, command id, value) items as fast as the producer takes them."""
-    sends = []
-    for key, command_id, value in items:
-        tally.commands.add(command_id)
-        sends.append(await bus.producer.send(topic, value, key=key.encode()))
-    await asyncio.gather(*sends)
 
 
 async def kill_and_restart(proc: ServiceProcess, out: Watcher) -> float:
@@ -82,15 +75,9 @@ async def test_activity_log_killed_three_times_under_10000_commands_keeps_every_
         try:
             await proc.start()
             await proc.wait_ready()
-            for z in zones:
-                await bus.publish("zone.established", {"zone": zone_snapshot(z)}, key=z)
-            await when(lambda: _count(db, "zones", len(zones)), 30, "the zone copies")
+            await zone_copies(bus, db, zones)
             t0 = time.monotonic()
-            items = []
-            for n in range(KILL_LOAD):
-                z = zones[n % len(zones)]
-                command_id, value = command("activity.record", activity_data(z, n))
-                items.append((z, command_id, value))
+            items = activity_records(zones, KILL_LOAD)
             await send_all(bus, Topic.ACTIVITY_COMMANDS.value, items, tally)
             restarts = []
             for share in (0.15, 0.4, 0.65):
@@ -151,9 +138,7 @@ async def test_two_activity_logs_one_killed_mid_way_lose_and_double_nothing() ->
         out = await bus.watch(Topic.ACTIVITY_EVENTS.value)
         a, b = await two_instances("services.activity_log", suffix)
         try:
-            for z in zones:
-                await bus.publish("zone.established", {"zone": zone_snapshot(z)}, key=z)
-            await when(lambda: _count(db, "zones", len(zones)), 30, "the zone copies")
+            await zone_copies(bus, db, zones)
             t0 = time.monotonic()
             items = []
             for n in range(n_commands):
@@ -329,9 +314,7 @@ async def test_two_assessments_one_killed_mid_way_close_the_month_once_with_ever
         a, b = await two_instances("services.assessment", suffix)
         try:
             await bus.publish("clock.ticked", {"now": "2026-04-01T00:00:00+08:00"}, key="clock")
-            for z in zones:
-                await bus.publish("zone.established", {"zone": zone_snapshot(z)}, key=z)
-            await when(lambda: _count(db, "zones", len(zones)), 60, "the zone copies")
+            await zone_copies(bus, db, zones, timeout=60)
             t0 = time.monotonic()
             items = []
             for n in range(per_zone):
@@ -582,15 +565,9 @@ async def test_a_broker_of_three_killed_mid_load_and_restarted_loses_nothing() -
             try:
                 await proc.start()
                 await proc.wait_ready()
-                for z in zones:
-                    await bus.publish("zone.established", {"zone": zone_snapshot(z)}, key=z)
-                await when(lambda: _count(db, "zones", len(zones)), 60, "the zone copies")
+                await zone_copies(bus, db, zones, timeout=60)
                 t0 = time.monotonic()
-                items = []
-                for n in range(n_commands):
-                    z = zones[n % len(zones)]
-                    command_id, value = command("activity.record", activity_data(z, n))
-                    items.append((z, command_id, value))
+                items = activity_records(zones, n_commands)
                 sender = asyncio.create_task(send_all(bus, Topic.ACTIVITY_COMMANDS.value, items, tally))
                 await when(lambda: tally.answered(out.records) >= n_commands // 4, 600, "a quarter")
                 await infra("stop-broker", "2", "--kill", offset=offset)

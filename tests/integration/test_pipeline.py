@@ -10,7 +10,9 @@ from typing import Any
 
 import orjson
 from cloudevents.core.bindings import kafka as ce_kafka
+from prometheus_client import generate_latest
 
+from bench.steps import STEPS, figures
 from shared.events import CloudEvent, Topic
 from shared.pipeline import PROCESSED
 from tests.integration import probe_service
@@ -36,9 +38,17 @@ async def counter(runtime: Any, project: str) -> int:
     return 0 if doc is None else int(doc["n"])
 
 
+def step_counts(service: str) -> dict[str, float]:
+    """How many times each pipeline step ran for a service, read as ``bench/steps.py`` reads
+    a service's /metrics."""
+    found = figures(generate_latest().decode(), service)  # this process's registry
+    return {step: found[step]["count"] for step in STEPS if step in found}
+
+
 async def test_event_in_effect_stored_event_out_with_correlation() -> None:
     project = f"P-{uuid.uuid4().hex[:6]}"
     async with Bus() as bus, running(probe_service.definition) as rt:
+        steps_before = step_counts(rt.name)
         out = await bus.watch(Topic.ASSESSMENT_EVENTS.value)
         cause = await bus.publish(
             "quality.procedure-inspected", inspection(project), key=project, correlationid="corr-42"
@@ -51,6 +61,10 @@ async def test_event_in_effect_stored_event_out_with_correlation() -> None:
         assert await counter(rt, project) == 1
         record = await rt.db[PROCESSED].find_one({"_id": cause.idempotency_key})
         assert record is not None and record["done"] is True
+        # Where the time went: each store and broker step of the message was timed.
+        steps = step_counts(rt.name)
+        for step in ("record", "apply", "publish", "done"):
+            assert steps.get(step, 0) > steps_before.get(step, 0), step
 
         # The record as it is on the wire reads cleanly with the official CloudEvents SDK.
         [wire] = [r for r in out.records if orjson.loads(r.value)["id"] == answer.id]

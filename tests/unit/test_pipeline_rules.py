@@ -8,6 +8,7 @@ import base64
 import hashlib
 import json
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import orjson
@@ -249,6 +250,26 @@ class _Record:
         self.headers: list[tuple[str, bytes]] = []
 
 
+def _pipeline(handlers: Handlers | None = None, publish: Any = None, **settings: Any) -> Pipeline:
+    """A pipeline with no store: for what it decides before any I/O."""
+    limits = {
+        "retry_initial_s": 0.01,
+        "retry_max_s": 0.01,
+        "retry_attempts": 3,
+        "max_event_bytes": 1_000_000,
+        "dlq_original_max_bytes": 1_000,
+        "clock_max_skew_hours": 24.0,
+    }
+    return Pipeline(
+        service="svc",
+        handlers=handlers or Handlers(),
+        db=None,  # type: ignore[arg-type]
+        clock=Clock("events"),
+        publish=publish,
+        settings=SimpleNamespace(**limits, **settings),
+    )
+
+
 def test_a_dead_letter_keeps_a_bounded_original_with_its_length_and_digest() -> None:
     sent: list[tuple[str, bytes, bytes | None]] = []
 
@@ -258,18 +279,7 @@ def test_a_dead_letter_keeps_a_bounded_original_with_its_length_and_digest() -> 
         done.set_result(None)
         return done
 
-    class Settings:
-        retry_initial_s, retry_max_s, retry_attempts = 0.01, 0.01, 3
-        max_event_bytes, dlq_original_max_bytes, clock_max_skew_hours = 1_000_000, 1_000, 24.0
-
-    pipeline = Pipeline(
-        service="svc",
-        handlers=Handlers(),
-        db=None,
-        clock=Clock("events"),
-        publish=publish,
-        settings=Settings(),  # type: ignore[arg-type]
-    )
+    pipeline = _pipeline(publish=publish)
     original = b"\xff" * 800_000
     asyncio.run(pipeline.dead_letter(_Record(original), "not_json", "x" * 10_000))  # type: ignore[arg-type]
     [(topic, value, key)] = sent
@@ -300,14 +310,7 @@ def test_a_message_to_forward_declares_only_its_key_s_reads() -> None:
     )
     async def sign(ctx: Any, data: Any) -> None: ...
 
-    pipeline = Pipeline(
-        service="svc",
-        handlers=handlers,
-        db=None,
-        clock=Clock("events"),
-        publish=None,
-        settings=None,  # type: ignore[arg-type]
-    )
+    pipeline = _pipeline(handlers)
     event = make_event(id="c1", type="permit.sign", source="t", time=datetime.now(UTC), data={})
     arriving, home = _Record(b""), _Record(b"")
     arriving.topic, home.topic = "pbz.permit.commands", "pbz.permit.work"
@@ -354,19 +357,7 @@ def test_which_partitions_of_a_fetch_run_side_by_side(
     """By default a topic's partitions overlap and the topics run in the order they came (a
     command before the work-topic follow-ups fetched with it)."""
 
-    class Settings:
-        retry_initial_s, retry_max_s, retry_attempts = 0.01, 0.01, 3
-        max_event_bytes, dlq_original_max_bytes, clock_max_skew_hours = 1_000_000, 1_000, 24.0
-
-    Settings.partitions = partitions  # type: ignore[attr-defined]
-    pipeline = Pipeline(
-        service="svc",
-        handlers=Handlers(),
-        db=None,
-        clock=Clock("events"),
-        publish=None,
-        settings=Settings(),  # type: ignore[arg-type]
-    )
+    pipeline = _pipeline(partitions=partitions)
     running: set[tuple[str, int]] = set()
     seen: dict[tuple[str, int], set[tuple[str, int]]] = {}
 
