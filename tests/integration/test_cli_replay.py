@@ -58,6 +58,17 @@ async def _month(bus: Bus, rt: Any, zones: list[tuple[str, str]]) -> None:
             await bus.publish("evaluation.submit", evaluation, key=z)
 
 
+def _ranked_at_revision(events: list[Any], zone_id: str) -> bool:
+    """A ranking of the period has been published with the zone's latest computed score."""
+    latest = computed(events, zone_id)[-1].data["score"]
+    return any(
+        e.type == "assessment.ranking-published"
+        and e.data["period"] == "2026-04"
+        and (zone_id, latest) in [(r["zone_id"], r["score"]) for r in e.data["ranking"]]
+        for e in events
+    )
+
+
 async def _scores(url: str, zones: list[str]) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=url, headers=await bearer("PO0001")) as http:
         ranked = (await http.get("/assessments", params={"period": "2026-04"})).json()
@@ -93,6 +104,9 @@ async def test_replay_rebuilds_the_same_scores_and_the_service_goes_on() -> None
         }
         await bus.publish("quality.procedure-inspected", late, key=zones[0][1])
         await out.wait_for(lambda es: len(computed(es, names[0])) == 2, what="revision 2")
+        # The ranking follows the revision on its own (a rank-period message keyed by the
+        # period), so the scores are read once it shows the revised score.
+        await out.wait_for(lambda es: _ranked_at_revision(es, names[0]), what="ranking revised")
         before = await _scores(url, names)
         assert before["history"][names[0]][-1][1] == 2 and len(before["ranking"]) == 2
 
