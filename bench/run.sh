@@ -8,6 +8,7 @@
 #      share of the raw pipe
 #   4. activity-log on a backlog of one kind (6,000 activity.record sent at once)
 #   5. the permit decision latency at 50 decisions per second
+#   6. a permit's store round trips, nested and packed (bench/permit_store.py)
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -55,3 +56,6 @@ echo "== 4. activity-log on a backlog of activity.record (a service process)"
 
 echo "== 5. permit decisions"
 "$PY" -m bench.permit_latency --permits 250 --rate 50
+
+echo "== 6. a permit's store round trips (replace over an older version, read back), nested and packed"
+"$PY" -m bench.permit_store

@@ -45,7 +45,7 @@ class Desk:
         doc = await self.ctx.get(store.PERMITS, permit_id)
         if doc is None:
             return None
-        permit = Permit.model_validate(doc)
+        permit = store.permit_of(doc)
         self._before[permit_id] = str(permit.status)
         return permit
 
@@ -125,7 +125,7 @@ class Desk:
         for change in changes:
             event = self.ctx.emit(change.type, change.data, key=key)
             change.entry.event_id = event.id
-        self.ctx.put(store.PERMITS, permit.store_doc())
+        self.ctx.put(store.PERMITS, store.permit_doc(permit))
         if permit.finished:
             self.ctx.delete(store.OPEN, permit.permit_id)
             purge_at = (permit.finished_at or self.at) + self.rules.retention
