@@ -9,6 +9,7 @@ carries is read from it: what the provider says, not what the simulator assumes.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncGenerator, Iterable
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ from shared.auth import TokenVerifier
 from shared.settings import ServiceSettings
 
 from .realm import CLI_CLIENT, DEMO_PASSWORD, PUBLISHERS, publisher_secret
+
+log = logging.getLogger("pbz.simulator.identity")
 
 
 @dataclass
@@ -52,7 +55,9 @@ class Identity:
         self.verifier = TokenVerifier(issuer=issuer, audience=audience, jwks_url=jwks_url)
         self._http = httpx.AsyncClient(timeout=30)
         self._tokens: dict[str, _Token] = {}
+        self._signing: dict[str, asyncio.Future[_Token]] = {}  # one sign-in per person at a time
         self._gate = asyncio.Semaphore(concurrency)
+        self.signed_in_ahead = 0
 
     @classmethod
     def from_settings(cls, settings: ServiceSettings | None = None) -> Identity:
@@ -80,6 +85,10 @@ class Identity:
         """Sign in several at once (each sign-in is a password hash on the provider's side)."""
         await asyncio.gather(*(self._signed_in(w) for w in set(people)))
 
+    def signed_in(self, who: str) -> bool:
+        """``who`` has a token (maybe one to refresh): no password is hashed for them again."""
+        return who in self._tokens
+
     def cached_actor(self, who: str) -> Actor:
         """The actor of someone signed in by :meth:`prepare` (KeyError otherwise)."""
         return self._tokens[who].actor
@@ -88,11 +97,40 @@ class Identity:
         """An httpx auth that sends ``who``'s token, signing in again when it expires."""
         return _Bearer(self, who)
 
+    async def sign_in_ahead(self, people: Iterable[str], concurrency: int = 1) -> None:
+        """Sign people in before they are needed, ``concurrency`` at a time, in the order
+        given (a person already being signed in is not signed in twice; ``signed_in_ahead``
+        counts them). Failures are left to the sign-in on demand, which reports them."""
+        queue = [w for w in dict.fromkeys(people) if w not in self._tokens]
+
+        async def worker() -> None:
+            while queue:
+                who = queue.pop(0)
+                if who in self._tokens:
+                    continue  # needed meanwhile, signed in on demand
+                try:
+                    await self._signed_in(who)
+                    self.signed_in_ahead += 1
+                except Exception as e:  # the sign-in on demand reports it
+                    log.debug("sign-in ahead of %s failed: %s", who, e)
+
+        await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
+
     async def _signed_in(self, who: str) -> _Token:
         cached = self._tokens.get(who)
-        now = time.monotonic()
-        if cached is not None and cached.expires_at - now > 30:
+        if cached is not None and cached.expires_at - time.monotonic() > 30:
             return cached
+        pending = self._signing.get(who)
+        if pending is None:
+            pending = asyncio.ensure_future(self._sign_in(who, cached))
+            self._signing[who] = pending
+            pending.add_done_callback(lambda _: self._signing.pop(who, None))
+        # Shielded: a caller given up on (the ahead-of-time task at the end of a run) does
+        # not cancel the sign-in another caller waits for.
+        return await asyncio.shield(pending)
+
+    async def _sign_in(self, who: str, cached: _Token | None) -> _Token:
+        now = time.monotonic()
         async with self._gate:
             response = None
             if cached is not None and cached.refresh and cached.refresh_expires_at - now > 30:

@@ -16,6 +16,7 @@ unit's own member rates for it; a signer signs. Enterprise facts carry their pub
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import logging
 import random
@@ -138,6 +139,10 @@ class Stats:
     steps: int = 0
     wall_s: float = 0.0
     dlq: int = 0
+    waiting_s: float = 0.0  # waiting for every service to catch up (steps and ticks)
+    sign_in_s: float = 0.0  # at the provider: people signing in before their first action, refreshes
+    signed_in: int = 0  # people signed in when their first action was due
+    signed_in_ahead: int = 0  # people signed in beside the month, before they acted
 
 
 @dataclass
@@ -250,6 +255,30 @@ class Player:
     # ---------------------------------------------------------------- the loop
 
     async def play(self) -> Stats:
+        # People sign in ahead of their first action, one at a time beside the month (a
+        # password sign-in is a slow hash at the provider: on demand, a step waited for it).
+        ahead = asyncio.create_task(self.identity.sign_in_ahead(self.people_ahead()))
+        try:
+            return await self._play()
+        finally:
+            ahead.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ahead
+            self.stats.signed_in_ahead = self.identity.signed_in_ahead
+
+    def people_ahead(self) -> list[str]:
+        """Who will act: the senders of the scheduled actions (the earliest first), then those
+        who answer the permits — each zone's and twin's role holders and guardians, the
+        authorization register. A plain member who acts after all signs in when needed."""
+        scheduled = [self._actor_for(a) for a in sorted(self.queue)]
+        zones = [*self.world.zones, *self.world.twins]
+        answering = [
+            p.member_id for z in zones for p in z.people if p.zone_role != "member" or p in z.guardians
+        ]
+        answering += [a.member_id for a in self.world.register]
+        return [w for w in dict.fromkeys([*scheduled, *answering]) if w is not None]
+
+    async def _play(self) -> Stats:
         started = time.monotonic()
         day = self.now.date()
         day_started = time.monotonic()
@@ -337,7 +366,11 @@ class Player:
 
     async def _publish_actions(self, actions: list[Action]) -> None:
         senders = [self._actor_for(a) for a in actions]
-        await self.identity.prepare(w for w in senders if w is not None)
+        people = {w for w in senders if w is not None}
+        self.stats.signed_in += sum(not self.identity.signed_in(w) for w in people)
+        started = time.monotonic()
+        await self.identity.prepare(people)  # new people sign in, expired tokens are refreshed
+        self.stats.sign_in_s += time.monotonic() - started
         for a, sender in zip(actions, senders, strict=True):
             data = dict(a.data)
             key = a.key
@@ -418,6 +451,7 @@ class Player:
                     self.stats.catch_up_s[g] = self.stats.catch_up_s.get(g, 0.0) + now - started
                     pending.discard(g)
             if all(v == 0 for v in lag.values()):
+                self.stats.waiting_s += now - started
                 break
             if now - started > self.catch_up_timeout_s:
                 raise TimeoutError(

@@ -325,6 +325,10 @@ def _run_section(rep: Report, stats: Stats) -> None:
         "catch_up_s": {k: round(v, 1) for k, v in stats.catch_up_s.items()},
         "dead_letters": stats.dlq,
         "steps": stats.steps,
+        "waiting_s": round(stats.waiting_s, 1),
+        "sign_in_s": round(stats.sign_in_s, 1),
+        "signed_in": stats.signed_in,
+        "signed_in_ahead": stats.signed_in_ahead,
     }
     if stats.dlq:
         rep.mismatches.append(
@@ -460,6 +464,12 @@ def render(rep: Report) -> str:
             f"{r['wall_s']} s wall, {r['events_per_s']} events/s end to end; slowest service {r['slowest_service']} "
             f"({r['slowest_catch_up_s']} s catching up)"
         )
+        if "waiting_s" in r:
+            lines.append(
+                f"             of the wall time: {r['waiting_s']} s waiting for the services to catch up "
+                f"({r['steps']} steps), {r['sign_in_s']} s at the provider ({r['signed_in']} people signing in when their "
+                f"first action was due, tokens refreshed; {r['signed_in_ahead']} signed in beside the month)"
+            )
     lines.append(
         "Check        "
         + (

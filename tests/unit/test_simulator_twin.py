@@ -262,3 +262,17 @@ def test_a_permit_is_expired_exactly_when_the_simulator_left_its_work_open(plan:
     late = {**p, "requested_at": (w.planned_at + timedelta(minutes=30)).isoformat()}
     assert "request→issue" in life_mismatches(w.permit_id, late, plan, issued)[0]
     assert "issued_at" in life_mismatches(w.permit_id, p, plan, None)[0]
+
+
+def test_the_people_signed_in_ahead_are_those_who_will_act_the_earliest_first(plan: Any) -> None:
+    player = Player(plan, bootstrap="unused:9092", groups={}, identity=NoIdentity(), seed=11)  # type: ignore[arg-type]
+    ahead = player.people_ahead()
+    first = player._actor_for(min(player.queue))
+    assert ahead[0] == first and len(ahead) == len(set(ahead))
+    zones = [*plan.world.zones, *plan.world.twins]
+    for z in zones:
+        for p in z.people:
+            assert (p.member_id in ahead) == (p.zone_role != "member" or p in z.guardians) or any(
+                player._actor_for(a) == p.member_id for a in player.queue
+            )
+    assert {a.member_id for a in plan.world.register} <= set(ahead)
