@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.actor import Actor, AuthType
-from shared.events.catalog import ActorRefusal, SigningMode
+from shared.events.catalog import ActorRefusal, is_comparison_zone
 
 INDICATORS = ("party_building", "safety", "quality", "schedule", "efficiency")
 ROLES = ("host", "construction", "management")
@@ -197,11 +197,9 @@ def rank(scores: dict[str, float]) -> list[dict[str, Any]]:
     return out
 
 
-def is_comparison(zone: Mapping[str, Any] | None) -> bool:
-    """A zone of the old sequential sign-off, there to be compared with, not assessed beside
-    the collaboration zones (the zone copy carries its ``settings`` from every ``zone.*``)."""
-    settings = (zone or {}).get("settings") or {}
-    return bool(settings.get("signing") == SigningMode.SEQUENTIAL)
+# A zone of the old sequential sign-off: compared with, not assessed beside the collaboration
+# zones (the zone copy carries its ``settings`` from every ``zone.*``). The rule is the contract's.
+is_comparison = is_comparison_zone
 
 
 def comparison_ids(zones: Iterable[Mapping[str, Any]]) -> frozenset[str]:

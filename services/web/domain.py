@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
-from shared.events.catalog import SigningMode
+from shared.events.catalog import SigningMode, is_comparison_zone
 
 # Request-to-issue cycle time bins, in hours (the last is open-ended).
 CYCLE_BINS_H = (1, 2, 4, 8, 24, 72, 168)
@@ -160,9 +160,9 @@ def unit_names(zones: Iterable[dict[str, Any]]) -> dict[str, str]:
 # --------------------------------------------------------------------------- the old route, apart
 
 
-def is_comparison(zone: dict[str, Any]) -> bool:
-    """A zone of the old sequential sign-off (as zone-registry's ``/zones`` gives its settings)."""
-    return bool((zone.get("settings") or {}).get("signing") == SigningMode.SEQUENTIAL)
+# A zone of the old sequential sign-off (as zone-registry's ``/zones`` gives its settings): the
+# contract's rule, as the assessment service applies it.
+is_comparison = is_comparison_zone
 
 
 def comparison(zones: Iterable[dict[str, Any]]) -> Comparison:

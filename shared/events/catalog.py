@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import builtins
 import math
+from collections.abc import Mapping
 from datetime import date
 from enum import StrEnum
 from typing import Any
@@ -562,6 +563,15 @@ class SigningMode(StrEnum):
 
     PARALLEL = "parallel"
     SEQUENTIAL = "sequential"
+
+
+def is_comparison_zone(zone: Mapping[str, Any] | None) -> bool:
+    """A zone of the old sequential sign-off (``settings.signing`` = ``sequential``): there to
+    be compared with, so it is never assessed, ranked or counted beside the collaboration
+    zones. ``zone``: a zone snapshot, a service's zone copy or zone-registry's view of it; one
+    without settings signs ``parallel``, the default."""
+    settings = (zone or {}).get("settings") or {}
+    return bool(settings.get("signing") == SigningMode.SEQUENTIAL)
 
 
 class SequentialStep(StrEnum):
