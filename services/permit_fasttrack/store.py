@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -153,13 +154,34 @@ def index_entry(p: Permit, rules: Rules, holders_of_host_rep: list[str]) -> dict
     }
 
 
+# A permit's project never changes (set when it is created; a re-plan keeps it), so once read
+# it is remembered: each command to forward, and again on the work topic, asked the store.
+_PROJECTS: OrderedDict[str, str] = OrderedDict()
+PROJECTS_REMEMBERED = 50_000  # about 5 MB at most
+
+
+def known_project(permit_id: str) -> str | None:
+    """The project of a permit this process has read before (no store round trip)."""
+    return _PROJECTS.get(permit_id)
+
+
+def _remember_project(permit_id: str, project_id: str) -> None:
+    _PROJECTS[permit_id] = project_id
+    _PROJECTS.move_to_end(permit_id)
+    while len(_PROJECTS) > PROJECTS_REMEMBERED:
+        _PROJECTS.popitem(last=False)
+
+
 async def project_of(db: DB, permit_id: str) -> str | None:
     """The project a permit belongs to (its partition key on ``pbz.permit.work``), or None for a
-    permit this service does not know. Read by ``_id`` only: the open entry first (slim), then
-    the permit (a finished one)."""
+    permit this service does not know (not remembered: it may be created next). Read by ``_id``
+    only: the open entry first (slim), then the permit (a finished one)."""
+    if (known := known_project(permit_id)) is not None:
+        return known
     for collection in (OPEN, PERMITS):
         doc = await db[collection].find_one({"_id": permit_id}, {"project_id": 1})
         if doc is not None:
+            _remember_project(permit_id, str(doc["project_id"]))
             return str(doc["project_id"])
     return None
 

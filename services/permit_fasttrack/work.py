@@ -312,8 +312,10 @@ def command_reads(data: Any) -> list[Read]:
 
 
 def key_reads(data: Any) -> list[Read]:
-    """What ``permit_project`` reads for an open permit (the slim open entry)."""
-    return [Read(store.OPEN, permit_of(data))]
+    """What ``permit_project`` reads for an open permit (the slim open entry): nothing when
+    this process remembers the permit's project."""
+    permit_id = permit_of(data)
+    return [] if store.known_project(permit_id) is not None else [Read(store.OPEN, permit_id)]
 
 
 for _command in COMMANDS:

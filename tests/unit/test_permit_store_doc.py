@@ -56,3 +56,45 @@ def test_times_come_back_aware_in_utc() -> None:
     stored = _through_the_wire(store.permit_doc(requested()))
     assert store.permit_of(stored).requested_at == at(7)
     assert store.unpacked(stored)["requested_at"].tzinfo == UTC
+
+
+class _Collection:
+    def __init__(self, docs: dict[str, dict[str, Any]], reads: list[str]) -> None:
+        self.docs, self.reads = docs, reads
+
+    async def find_one(self, query: dict[str, Any], projection: Any = None) -> dict[str, Any] | None:
+        self.reads.append(query["_id"])
+        return self.docs.get(query["_id"])
+
+
+class _Db:
+    """The two collections ``project_of`` reads, counting the reads."""
+
+    def __init__(self, open_entries: dict[str, dict[str, Any]]) -> None:
+        self.reads: list[str] = []
+        self.open = _Collection(open_entries, self.reads)
+        self.permits = _Collection({}, self.reads)
+
+    def __getitem__(self, name: str) -> _Collection:
+        return self.open if name == store.OPEN else self.permits
+
+
+async def test_a_permits_project_is_read_once_and_an_unknown_permit_is_asked_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(store, "_PROJECTS", type(store._PROJECTS)())
+    db = _Db({"WP-1": {"_id": "WP-1", "project_id": "P-1"}})
+    assert await store.project_of(db, "WP-1") == "P-1"  # type: ignore[arg-type]
+    assert await store.project_of(db, "WP-1") == "P-1"  # type: ignore[arg-type]
+    assert db.reads == ["WP-1"] and store.known_project("WP-1") == "P-1"
+    assert await store.project_of(db, "WP-2") is None  # type: ignore[arg-type]
+    db.open.docs["WP-2"] = {"_id": "WP-2", "project_id": "P-2"}  # created meanwhile
+    assert await store.project_of(db, "WP-2") == "P-2"  # type: ignore[arg-type]
+
+
+def test_the_projects_remembered_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store, "_PROJECTS", type(store._PROJECTS)())
+    monkeypatch.setattr(store, "PROJECTS_REMEMBERED", 3)
+    for i in range(5):
+        store._remember_project(f"WP-{i}", f"P-{i}")
+    assert list(store._PROJECTS) == ["WP-2", "WP-3", "WP-4"]
