@@ -93,7 +93,9 @@ The concurrency contract (R1-R6) in the pipeline:
   the copies from every instance are one tick). A redelivered tick is finished from its
   record; a tick more than ``clock_max_skew_hours`` ahead of the last one (or, wall clock,
   of the machine's time) is refused to the DLQ; a tick that fails does not move the clock,
-  and ``/readyz`` says so until a later tick succeeds.
+  and ``/readyz`` says so until a later tick succeeds. A tick that only moves the clock
+  (nothing else written, nothing emitted: most of them) stores no processed record: there is
+  nothing to finish after a crash, and its copy is "not later" than the clock it wrote.
 
 Handler API (source-compatible; additions marked *new*): ``ctx.get``, ``ctx.put``,
 ``ctx.delete``, ``ctx.emit``, ``ctx.db`` (reads), ``ctx.event``, ``ctx.now``,
@@ -1173,7 +1175,8 @@ class Pipeline:
 
         async def give_up(kind: str, reason: str) -> None:
             state["dead"] = True
-            if state["record"] is not None and not state["record"].get("done"):
+            stored = state["record"] is not None and not state["record"].get("unrecorded")
+            if stored and not state["record"].get("done"):
                 await self._mark_dead(state["record"]["_id"], kind, reason)
             if record is not None:
                 await self.dead_letter(record, kind, reason)
@@ -1237,6 +1240,13 @@ class Pipeline:
         doc = self._record_of(event, ctx, record)
         if problem := _unstorable(doc):
             raise PermanentError(problem, kind="unstorable")
+        if _quiet_tick(event, ctx):
+            # A tick that only moves the clock leaves nothing to finish after a crash and
+            # nothing to tell apart on redelivery (the clock's version is its time: the same
+            # tick again is "not later" and changes nothing), so it stores no record and
+            # marks none done — two of a tick's writes, on every tick of every service.
+            doc["unrecorded"] = True
+            return doc
         try:
             with self._timed("record"):
                 await self.db[PROCESSED].insert_one(self._as_stored(doc))
@@ -1298,6 +1308,8 @@ class Pipeline:
             await self.before_publish(record_doc)
         with self._timed("publish"):
             await self._publish_events(record_doc["events"])
+        if record_doc.get("unrecorded"):
+            return
         with self._timed("done"):
             await self.db[PROCESSED].update_one(
                 {"_id": record_doc["_id"]},
@@ -1639,6 +1651,15 @@ def _first_duplicate(e: BulkWriteError) -> int | None:
     if not errors or any(err.get("code") != 11000 for err in errors):
         return None
     return min(int(err["index"]) for err in errors)
+
+
+def _quiet_tick(event: CloudEvent, ctx: HandlerContext) -> bool:
+    """A clock tick whose handlers staged nothing but the clock itself."""
+    return (
+        event.type == "clock.ticked"
+        and not ctx.events
+        and all(w["op"] == "put" and w["c"] == CLOCK for w in ctx.writes)
+    )
 
 
 def _newer_than_stored(doc: dict[str, Any]) -> dict[str, Any]:

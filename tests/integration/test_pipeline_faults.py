@@ -312,6 +312,32 @@ async def test_a_redelivered_tick_is_finished_from_its_record_never_dropped() ->
             assert (await rt2.db[PROCESSED].find_one({"_id": second.idempotency_key}))["done"] is True
 
 
+async def test_a_tick_that_only_moves_the_clock_stores_no_record_and_a_copy_of_it_changes_nothing() -> None:
+    """The first tick a service sees only sets its clock: no processed record is stored or
+    marked done for it. A copy of it, after a restart, is "not later" than the stored clock:
+    nothing runs, nothing is stored. A tick that causes something keeps its record."""
+    suffix = new_suffix()
+    async with Bus() as bus:
+        out = await bus.watch(Topic.ASSESSMENT_EVENTS.value)
+        async with running(probe_service.definition, suffix=suffix, drop=False) as rt:
+            first = await tick(bus, T0)
+            await eventually(lambda: rt.pipeline.last_tick == T0, what="the first tick")
+            await eventually(lambda: _committed(rt, Topic.CLOCK.value), what="the first tick committed")
+            assert (await rt.db[CLOCK].find_one({"_id": CLOCK}))["now"] == T0
+            assert await rt.db[PROCESSED].count_documents({}) == 0
+        ticks_before = len(probe_service.ticks)
+        async with running(probe_service.definition, suffix=suffix) as rt2:
+            assert rt2.pipeline.last_tick == T0  # read from the stored clock at start
+            await bus.resend(first, key="clock")
+            later = await tick(bus, T0 + timedelta(hours=1))
+            await out.wait_for(lambda es: len(tick_answers(es)) >= 1, what="the later tick's event")
+            await eventually(lambda: _committed(rt2, Topic.CLOCK.value), what="both ticks committed")
+            assert len(probe_service.ticks) == ticks_before + 1  # the later tick's hook alone
+            assert await rt2.db[PROCESSED].find_one({"_id": first.idempotency_key}) is None
+            record = await rt2.db[PROCESSED].find_one({"_id": later.idempotency_key})
+            assert record is not None and record["done"] is True
+
+
 async def test_a_crash_between_the_closing_tick_s_writes_and_its_events_publishes_the_month_once() -> None:
     """activity-log: the tick that closes April is stored and its writes applied (the clock
     moved), then the process stops before publishing the month's close: the restarted
