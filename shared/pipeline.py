@@ -560,6 +560,7 @@ class Pipeline:
         self._consumer: AIOKafkaConsumer | None = None
         self._commit_wakeup = asyncio.Event()
         self._committer: asyncio.Task[None] | None = None
+        self._stopped = False  # no committer is started once stopping
         self.waiting_on: str | None = None  # set while a failure is being waited out
         self.clock_problem: str | None = None  # set while the clock is stopped by a failed tick
         # The first offset of the batch in hand, per partition; set when no batch is in hand.
@@ -654,6 +655,11 @@ class Pipeline:
         self._pending[tp] = offset
         self._consumer = consumer
         self._commit_wakeup.set()
+        if self._stopped:
+            # A batch that finished while the service stops: its offset is not committed (the
+            # consumer is going), so it is redelivered to whoever takes the partition — a no-op
+            # on its stored record. A committer started now would outlive the event loop.
+            return
         if self._committer is None or self._committer.done():
             self._committer = asyncio.create_task(self._commit_loop(), name=f"{self.service}-committer")
 
@@ -678,6 +684,7 @@ class Pipeline:
             await self._waiting_out(lambda: self._commit(consumer, batch))
 
     async def stop(self) -> None:
+        self._stopped = True
         if self._committer is not None:
             self._committer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
