@@ -26,11 +26,10 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from motor.motor_asyncio import AsyncIOMotorClient
 
 from shared.events import Topic
-from tests.procs import ServiceProcess, Tally, activity_records, send_all, zone_copies
-from tests.support import MONGO, Bus, eventually, new_suffix
+from tests.procs import ServiceProcess, Tally, activity_records, database, send_all, zone_copies
+from tests.support import Bus, eventually, new_suffix
 
 STORE_PID = Path(".local/run/ferretdb.pid")
 
@@ -65,7 +64,7 @@ async def measure(
 ) -> dict[str, Any]:
     suffix = new_suffix()
     zone_ids = [f"K{i}{suffix}" for i in range(zones)]
-    db = AsyncIOMotorClient(MONGO, tz_aware=True)[f"pbz_activity_log{suffix}"]
+    db = database("activity_log", suffix)
     proc = ServiceProcess("services.activity_log", suffix, group_instance_id="backlog", **(settings or {}))
     tally = Tally({"activity.recorded", "activity.rejected"})
     async with Bus() as bus:

@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 import orjson
+from motor.motor_asyncio import AsyncIOMotorClient, AsyncIOMotorDatabase
 
 from shared.actor import Actor
 from tests.support import DEFAULT, KAFKA, MONGO, Bus, default_actor, eventually
@@ -211,6 +212,11 @@ def activity_records(zone_ids: list[str], count: int) -> list[tuple[str, str, by
         command_id, value = command("activity.record", activity_data(z, n))
         items.append((z, command_id, value))
     return items
+
+
+def database(service: str, suffix: str) -> AsyncIOMotorDatabase[Any]:
+    """A service process's own database (``pbz_<service><suffix>``), read from outside it."""
+    return AsyncIOMotorClient(MONGO, tz_aware=True)[f"pbz_{service}{suffix}"]
 
 
 async def zone_copies(bus: Bus, db: Any, zone_ids: list[str], timeout: float = 30) -> None:

@@ -47,8 +47,10 @@ def clean_plan(plan: WorkPlanned) -> WorkPlanned:
 
 
 def permit_reads(data: Any) -> list[Read]:
-    """An applier loads its permit: read for a batch's appliers at once."""
-    return [Read(store.PERMITS, data.permit_id)]
+    """A handler of a permit loads it and stages its open entry (whose stored version the
+    write follows): both read for a batch's messages at once."""
+    permit_id = permit_of(data)
+    return [Read(store.PERMITS, permit_id), Read(store.OPEN, permit_id)]
 
 
 # --------------------------------------------------------------------------- work plans
@@ -307,10 +309,6 @@ async def apply_command(ctx: HandlerContext, command: Any) -> None:
     await desk.stage(permit, people)
 
 
-def command_reads(data: Any) -> list[Read]:
-    return [Read(store.PERMITS, permit_of(data))]
-
-
 def key_reads(data: Any) -> list[Read]:
     """What ``permit_project`` reads for an open permit (the slim open entry): nothing when
     this process remembers the permit's project."""
@@ -323,7 +321,7 @@ for _command in COMMANDS:
         _command,
         key_from_store=permit_project,
         topic=Topic.PERMIT_WORK,
-        reads=command_reads,
+        reads=permit_reads,
         key_reads=key_reads,
     )(apply_command)
 

@@ -101,11 +101,10 @@ class Identity:
         """Sign people in before they are needed, ``concurrency`` at a time, in the order
         given (a person already being signed in is not signed in twice; ``signed_in_ahead``
         counts them). Failures are left to the sign-in on demand, which reports them."""
-        queue = [w for w in dict.fromkeys(people) if w not in self._tokens]
+        queue = iter(dict.fromkeys(people))  # the workers share it: each person taken once
 
         async def worker() -> None:
-            while queue:
-                who = queue.pop(0)
+            for who in queue:
                 if who in self._tokens:
                     continue  # needed meanwhile, signed in on demand
                 try:

@@ -138,6 +138,10 @@ async def test_a_short_month_replayed_through_the_whole_system_matches_the_groun
         > 0
     )
     assert stats.dlq == 0
+    # Where the wall time went is accounted for, and people were signed in beside the month.
+    run = report.data["run"]
+    assert 0 < run["waiting_s"] < run["wall_s"] and stats.steps == run["steps"]
+    assert run["signed_in_ahead"] > 0 and 0 <= run["sign_in_s"] < run["wall_s"]
     assert sum(c["zones"] for c in report.data["compliance"].values()) == 5 * len(world.zones)
     # Everything the services emitted reads cleanly with the official CloudEvents SDK.
     seen = month.seen

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from motor.motor_asyncio import AsyncIOMotorClient, AsyncIOMotorDatabase
+from motor.motor_asyncio import AsyncIOMotorDatabase
 
 from shared.events import Topic
 from shared.settings import ServiceSettings
@@ -28,18 +28,15 @@ from tests.procs import (
     activity_data,
     activity_records,
     command,
+    database,
     first_output_after,
     report,
     send_all,
     zone_copies,
 )
-from tests.support import MONGO, Bus, Watcher, eventually, new_suffix
+from tests.support import Bus, Watcher, eventually, new_suffix
 
 pytestmark = pytest.mark.faults
-
-
-def database(service: str, suffix: str) -> AsyncIOMotorDatabase[Any]:
-    return AsyncIOMotorClient(MONGO, tz_aware=True)[f"pbz_{service}{suffix}"]
 
 
 async def kill_and_restart(proc: ServiceProcess, out: Watcher) -> float:

@@ -79,3 +79,10 @@ async def test_giving_up_on_the_sign_ins_ahead_spares_the_one_another_caller_awa
     ahead.cancel()
     assert await waiting == "token-of-m0001"
     assert provider.sign_ins == ["m0001"]
+
+
+async def test_several_at_a_time_still_sign_each_person_in_once() -> None:
+    provider = Provider()
+    ident = identity(provider)
+    await ident.sign_in_ahead([f"M000{i}" for i in range(1, 6)], concurrency=3)
+    assert sorted(provider.sign_ins) == [f"m000{i}" for i in range(1, 6)] and ident.signed_in_ahead == 5
