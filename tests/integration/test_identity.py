@@ -613,3 +613,55 @@ async def test_an_expiring_token_is_renewed_by_its_refresh_token_not_a_second_pa
         claims = jwt.decode(renewed, options={"verify_signature": False})
         assert claims["sub"] == jwt.decode(first, options={"verify_signature": False})["sub"]
         assert (await ids.verifier.verify(renewed)).actor() == kept.actor
+
+
+async def test_a_first_sign_in_costs_one_password_check_and_no_re_hash() -> None:
+    """The demo realm imports its people's password as Keycloak stores a new one (Argon2id,
+    its own parameters), so a first sign-in checks it and keeps it: with any other algorithm
+    or strength Keycloak hashes the password again and writes it at each person's first
+    sign-in (a PBKDF2 import cost 0.36 s a sign-in, this one 0.09–0.10 s)."""
+    from services.simulator.realm import DEMO_PASSWORD, _password_credential
+
+    base = ISSUER.rsplit("/realms/", 1)[0]
+    imported = json.loads(_password_credential()["credentialData"])
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        admin = await http.post(
+            "/realms/master/protocol/openid-connect/token",
+            data={
+                "grant_type": "password",
+                "client_id": "admin-cli",
+                "username": "admin",
+                "password": "admin",
+            },
+        )
+        headers = {"Authorization": f"Bearer {admin.json()['access_token']}"}
+
+        async def stored_password(member_id: str) -> dict[str, Any]:
+            [user] = (
+                await http.get(
+                    "/admin/realms/pbz/users",
+                    params={"username": member_id, "exact": "true"},
+                    headers=headers,
+                )
+            ).json()
+            creds = (
+                await http.get(f"/admin/realms/pbz/users/{user['id']}/credentials", headers=headers)
+            ).json()
+            [password] = [c for c in creds if c["type"] == "password"]
+            return {"data": json.loads(password["credentialData"]), "created": password.get("createdDate")}
+
+        member = "MB0599"  # no other test signs in as this person
+        before = await stored_password(member)
+        signed = await http.post(
+            "/realms/pbz/protocol/openid-connect/token",
+            data={
+                "grant_type": "password",
+                "client_id": "pbz-cli",
+                "username": member,
+                "password": DEMO_PASSWORD,
+            },
+        )
+        assert signed.status_code == 200, signed.text
+        after = await stored_password(member)
+    assert before["data"] == imported  # as imported...
+    assert after == before  # ...and kept: not hashed again nor rewritten

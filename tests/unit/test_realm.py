@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from datetime import date
 
+import pytest
+
 from services.kafka_acls import PUBLISHERS as KAFKA_PUBLISHERS
 from services.simulator import realm
 from services.simulator.world import build_world
@@ -58,3 +60,33 @@ def test_the_clients_the_system_needs() -> None:
         if c["clientId"] != realm.AUDIENCE:
             mappers = {m["protocolMapper"] for m in c["protocolMappers"]}
             assert mappers == {"oidc-audience-mapper", "oidc-usermodel-realm-role-mapper"}
+
+
+def test_the_demo_password_is_stored_as_an_argon2id_hash_of_keycloaks_own_strength() -> None:
+    """The imported credential checks the demo password with the parameters it declares, and
+    they are Keycloak's defaults (anything else is re-hashed at the first sign-in)."""
+    from argon2 import PasswordHasher
+    from argon2.exceptions import VerifyMismatchError
+
+    credential = realm._password_credential()
+    data, secret = json.loads(credential["credentialData"]), json.loads(credential["secretData"])
+    assert data["algorithm"] == "argon2" and data["hashIterations"] == 5
+    params = {k: v[0] for k, v in data["additionalParameters"].items()}
+    assert params == {
+        "type": "id",
+        "version": "1.3",
+        "memory": "7168",
+        "parallelism": "1",
+        "hashLength": "32",
+    }
+
+    def b64(s: str) -> str:
+        return s.rstrip("=")
+
+    encoded = (
+        f"$argon2id$v=19$m={params['memory']},t={data['hashIterations']},p={params['parallelism']}"
+        f"${b64(secret['salt'])}${b64(secret['value'])}"
+    )
+    assert PasswordHasher().verify(encoded, realm.DEMO_PASSWORD)
+    with pytest.raises(VerifyMismatchError):
+        PasswordHasher().verify(encoded, realm.DEMO_PASSWORD + "x")
