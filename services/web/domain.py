@@ -539,6 +539,66 @@ def preconditions(permit: dict[str, Any]) -> list[Precondition]:
     return out
 
 
+# --------------------------------------------------------------------------- steps on site
+
+# Before issue (the permit service's OPEN_UNISSUED) and while a guardian may be on site.
+BEFORE_ISSUE = {"pending_signatures", "approved", "blocked"}
+GUARDED = BEFORE_ISSUE | {"issued", "suspended", "interrupted", "completing"}
+
+
+class SiteSteps(BaseModel):
+    """What the card offers this person to record on site (GB 30871-2022 §4.4, Table A.1,
+    §4.10 f). Who may is the permit service's decision (the roster's employers are not shown
+    to a plain member): a refused step comes back on the card with its reasons."""
+
+    briefing: bool = Field(description="The safety briefing (安全交底) can be recorded")
+    ticket_check: bool = Field(description="The shift leader's ticket check (验票) can be recorded")
+    check_out: bool = Field(description="This person, the guardian on site, can check out")
+    receivers: list[tuple[str, str]] = Field(description="Who may receive the briefing: (member id, name)")
+
+
+def site_steps(permit: dict[str, Any], member_id: str, roster: dict[str, str]) -> SiteSteps:
+    """The briefing and the ticket check of a special work not issued yet, offered to the zone's
+    roster members while missing; the check-out to the guardian on site."""
+    special = permit.get("kind") == "work_permit" and (permit.get("work_class") or "general") in SPECIAL
+    open_step = special and permit.get("status") in BEFORE_ISSUE and member_id in roster
+    guardian = permit.get("guardian_member_id") == member_id and bool(permit.get("guardian_on_site"))
+    return SiteSteps(
+        briefing=open_step and not permit.get("briefing"),
+        ticket_check=open_step and not permit.get("ticket_check"),
+        check_out=guardian and permit.get("status") in GUARDED,
+        receivers=sorted(((m, n) for m, n in roster.items() if m != member_id), key=lambda mn: mn[1]),
+    )
+
+
+class Refused(BaseModel):
+    """One of this person's commands the permit service refused, with its reasons."""
+
+    command_type: str
+    reasons: list[str]
+    at: datetime
+
+
+def refused(permit: dict[str, Any], member_id: str, newest: int = 3) -> list[Refused]:
+    """This person's refused commands on the permit since their last step that went through
+    (its history), the newest first: what they still have to put right."""
+    mine: list[dict[str, Any]] = []
+    for h in permit.get("history", []):
+        if h.get("type") == "permit.command-rejected":
+            if member_id in (h.get("actor"), h.get("detail", {}).get("member_id")):
+                mine.append(h)
+        elif h.get("actor") == member_id:
+            mine = []  # a step of theirs went through since: those are behind them
+    return [
+        Refused(
+            command_type=str(h["detail"].get("command_type") or ""),
+            reasons=list(h["detail"].get("reasons") or []),
+            at=h["at"],
+        )
+        for h in reversed(mine[-newest:])
+    ]
+
+
 # Reasons that are one precondition seen from two sides (missing or failed).
 GROUPS = {
     "guardian_not_on_site": {"guardian_missing", "guardian_not_on_site"},

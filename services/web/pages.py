@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -235,9 +236,7 @@ async def permit_sign(request: Request, permit_id: str) -> Response:
     site = str(form.get("site_presence") or "").strip()
     if site:
         body["site_presence"] = site
-    await services(request).post(
-        PERMITS, at("permits", permit_id, "sign"), user.token, body, str(form.get("key") or "") or None
-    )
+    await services(request).post(PERMITS, at("permits", permit_id, "sign"), user.token, body, _key(form))
     return RedirectResponse(f"{at('permits', permit_id)}?sent={decision}", status_code=303)
 
 
@@ -261,28 +260,84 @@ async def permit_checkin(request: Request, permit_id: str) -> Response:
         "organizer_member_id": user.member_id,
         "attendee_member_ids": [user.member_id],
     }
-    await services(request).post(
-        ACTIVITIES, "/activities", user.token, record, str(form.get("key") or "") or None
-    )
+    await services(request).post(ACTIVITIES, "/activities", user.token, record, _key(form))
     return RedirectResponse(f"{at('permits', permit_id)}?sent=checkin", status_code=303)
 
 
-async def permit_guardian_checkin(request: Request, permit_id: str) -> Response:
-    """The guardian checks in on site (监护人到岗, ``permit.check-in`` through the permit service,
-    as this person): the work area's code from the terminal or the scanned QR/NFC tag."""
+async def _site_step(
+    request: Request, permit_id: str, route: str, sent: str, body: Callable[[Any, str, str], dict[str, Any]]
+) -> Response:
+    """One step recorded on site through the permit service, as this person: ``body(form,
+    member id, the service's now)`` is the command; the card shows it taken, or refused and why."""
     user = await signed_in(request)
     form = await request.form()
     if not csrf_ok(request, form.get("csrf_token")):
         return refusal(request, "csrf_failed")
-    body: dict[str, Any] = {
-        "member_id": user.member_id,
-        "site_presence": str(form.get("site_presence") or "").strip() or None,
-        "checked_in_at": (await services(request).now(PERMITS)).isoformat(),
-    }
+    now = (await services(request).now(PERMITS)).isoformat()
     await services(request).post(
-        PERMITS, at("permits", permit_id, "check-in"), user.token, body, str(form.get("key") or "") or None
+        PERMITS, at("permits", permit_id, route), user.token, body(form, user.member_id, now), _key(form)
     )
-    return RedirectResponse(f"{at('permits', permit_id)}?sent=guardian", status_code=303)
+    return RedirectResponse(f"{at('permits', permit_id)}?sent={sent}", status_code=303)
+
+
+def _key(form: Any) -> str | None:
+    """The form's idempotency key (a retried post is one command)."""
+    return str(form.get("key") or "") or None
+
+
+def _site(form: Any) -> str | None:
+    """The work area's code from the terminal or the scanned QR/NFC tag."""
+    return str(form.get("site_presence") or "").strip() or None
+
+
+async def permit_guardian_checkin(request: Request, permit_id: str) -> Response:
+    """The guardian checks in on site (监护人到岗, ``permit.check-in``)."""
+    return await _site_step(
+        request,
+        permit_id,
+        "check-in",
+        "guardian",
+        lambda form, me, now: {"member_id": me, "site_presence": _site(form), "checked_in_at": now},
+    )
+
+
+async def permit_guardian_checkout(request: Request, permit_id: str) -> Response:
+    """The guardian leaves the site (``permit.check-out``): the work stops (§4.10 f)."""
+    return await _site_step(
+        request,
+        permit_id,
+        "check-out",
+        "checkout",
+        lambda form, me, now: {"member_id": me, "checked_out_at": now},
+    )
+
+
+async def permit_brief(request: Request, permit_id: str) -> Response:
+    """The safety briefing (安全交底, ``permit.brief``): this person gives it, the crew's member
+    chosen on the form receives it."""
+    return await _site_step(
+        request,
+        permit_id,
+        "brief",
+        "briefing",
+        lambda form, me, now: {
+            "member_id": me,
+            "receiver_member_id": str(form.get("receiver_member_id") or ""),
+            "briefed_at": now,
+            "site_presence": _site(form),
+        },
+    )
+
+
+async def permit_check_ticket(request: Request, permit_id: str) -> Response:
+    """The shift leader's ticket check before the work (验票, ``permit.check-ticket``), on site."""
+    return await _site_step(
+        request,
+        permit_id,
+        "check-ticket",
+        "ticket",
+        lambda form, me, now: {"member_id": me, "checked_at": now, "site_presence": _site(form)},
+    )
 
 
 async def permit_accept_completion(request: Request, permit_id: str) -> Response:
@@ -308,7 +363,7 @@ async def permit_accept_completion(request: Request, permit_id: str) -> Response
         at("permits", permit_id, "accept-completion"),
         user.token,
         body,
-        str(form.get("key") or "") or None,
+        _key(form),
     )
     return RedirectResponse(f"{at('permits', permit_id)}?sent=completion", status_code=303)
 
@@ -384,6 +439,9 @@ ROUTES: list[tuple[str, str, Any]] = [
     ("POST", "/permits/{permit_id}/sign", permit_sign),
     ("POST", "/permits/{permit_id}/checkin", permit_checkin),
     ("POST", "/permits/{permit_id}/guardian-checkin", permit_guardian_checkin),
+    ("POST", "/permits/{permit_id}/guardian-checkout", permit_guardian_checkout),
+    ("POST", "/permits/{permit_id}/brief", permit_brief),
+    ("POST", "/permits/{permit_id}/check-ticket", permit_check_ticket),
     ("POST", "/permits/{permit_id}/accept-completion", permit_accept_completion),
     ("GET", "/permits/{permit_id}/document", permit_document),
 ]

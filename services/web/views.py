@@ -144,14 +144,17 @@ async def permit_card(services: Services, token: str, permit_id: str, member_id:
     permit, mine = await asyncio.gather(
         services.get(PERMITS, at("permits", permit_id), token), inbox(services, token, member_id)
     )
+    names = await names_in(services, token, permit.get("zone_id"))
     return {
         "permit": permit,
-        "names": await names_in(services, token, permit.get("zone_id")),
+        "names": names,
         "my_roles": domain.my_roles(permit, member_id, mine["items"]),
         "accepting": domain.accepting_completion(permit, mine["items"]),
         "preconditions": domain.preconditions(permit),
         "block_details": domain.latest_block_details(permit),
         "guardian_here": permit.get("guardian_member_id") == member_id,
+        "steps": domain.site_steps(permit, member_id, names),
+        "refused": domain.refused(permit, member_id),
     }
 
 

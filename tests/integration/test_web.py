@@ -358,8 +358,9 @@ async def test_a_signer_approves_on_the_phone_and_sees_the_permit_issued(site: S
     the host representative sees it in their inbox, reads the card (class, area, preconditions,
     the gas reading, the isolation, the guardian), records the morning check-in and approves on
     a 360 px phone; the card then says what still blocks it and why; the guardian checks in
-    through the web app on their own phone; when the briefing and the ticket check are in, the
-    signer's card turns to issued without a reload."""
+    through the web app on their own phone, and a ticket check that is not theirs is refused on
+    their card with the reason; when the signer has recorded the briefing and the ticket check
+    through the web app too, the card turns to issued without a reload."""
     zone_id = site.extra["zone_id"]
     zone = await get(site, "zone-registry", f"/zones/{zone_id}")
     project = zone["project_ids"][0]
@@ -508,18 +509,25 @@ async def test_a_signer_approves_on_the_phone_and_sees_the_permit_issued(site: S
     await theirs.fill("#guardian-site", "qr:E2E-A")
     await theirs.click("#guardian-checkin button")
     await theirs.wait_for_selector("p.notice")
+    await theirs.wait_for_selector("#guardian dd .ok", timeout=60_000)  # on site, shown in place
+    # A step that is not theirs: the ticket check is the host unit's. The card says it was refused, and why.
+    await theirs.fill("#ticket-site", "qr:E2E-A")
+    await theirs.click("#check-ticket button")
+    refused = '#refused [data-refused="permit.check-ticket"] [data-reason="role_not_allowed"]'
+    await theirs.wait_for_selector(refused, timeout=60_000)
+    await theirs.screenshot(path=str(SCREENSHOTS / "guardian-refused-360.png"), full_page=True)
     await phone.close()
-    # The briefing and the shift leader's ticket check (their own phones: the permit API).
-    for path, body in (
-        ("brief", {"receiver_member_id": guardian, "briefed_at": when.isoformat(), "site_presence": "E2E-A"}),
-        ("check-ticket", {"checked_at": when.isoformat(), "site_presence": "E2E-A"}),
-    ):
-        r = await site.api[pf].post(
-            f"/permits/{permit_id}/{path}",
-            json={"member_id": signer, **body},
-            headers=await bearer_of(signer),
-        )
-        assert r.status_code == 202, r.text
+    # The safety briefing and the shift leader's ticket check, on the signer's phone (the web app).
+    await page.select_option("#receiver", guardian)
+    await page.fill("#brief-site", "E2E-A")
+    await page.click("#brief button")
+    await page.wait_for_selector(
+        '#preconditions [data-pre="briefing_missing"][data-state="met"]', timeout=60_000
+    )
+    await page.fill("#ticket-site", "E2E-A")
+    await page.click("#check-ticket button")
+    await page.wait_for_selector("p.notice")
+    await page.evaluate("window.__notReloaded = true")
     await page.wait_for_selector('#permit-status [data-status="issued"]', timeout=60_000)
     assert await page.evaluate("window.__notReloaded === true")  # it changed in place
     assert await page.locator("#permit-status .status").inner_text() == "已签发"

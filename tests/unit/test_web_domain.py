@@ -323,3 +323,46 @@ def test_comparison_zones_are_neither_in_the_heat_map_nor_in_the_ranking() -> No
     kept = domain.without_comparison(ranking, ["Z1-SEQ"])
     assert [r.zone_id for r in domain.ranked(kept, {})] == ["Z1"] and kept["period"] == "2026-04"
     assert len(ranking["ranking"]) == 2  # the answer itself untouched
+
+
+def test_the_steps_on_site_follow_the_permit_s_class_stage_roster_and_guardian() -> None:
+    roster = {"M1": "甲", "M2": "乙", "M3": "丙"}
+    hot = {"kind": "work_permit", "work_class": "hot_work", "status": "approved", "guardian_member_id": "M2"}
+    steps = domain.site_steps(hot, "M1", roster)
+    assert (steps.briefing, steps.ticket_check, steps.check_out) == (True, True, False)
+    assert steps.receivers == [("M3", "丙"), ("M2", "乙")]  # by name, not oneself
+    for permit, member, expected in (
+        ({**hot, "work_class": "general"}, "M1", (False, False, False)),  # not a special work
+        ({**hot, "work_class": None}, "M1", (False, False, False)),
+        (hot, "M9", (False, False, False)),  # not on the roster
+        ({**hot, "status": "issued"}, "M1", (False, False, False)),  # after issue
+        ({**hot, "briefing": {"giver_member_id": "M1"}}, "M1", (False, True, False)),
+        ({**hot, "ticket_check": {"member_id": "M1"}}, "M1", (True, False, False)),
+        ({**hot, "status": "issued", "guardian_on_site": True}, "M2", (False, False, True)),
+        ({**hot, "status": "closed", "guardian_on_site": True}, "M2", (False, False, False)),
+        ({**hot, "guardian_on_site": False}, "M2", (True, True, False)),  # not on site: check in first
+    ):
+        s = domain.site_steps(permit, member, roster)
+        assert (s.briefing, s.ticket_check, s.check_out) == expected, (permit, member)
+
+
+def test_this_person_s_refused_commands_newest_first_and_only_theirs() -> None:
+    def rejected(member: str, command: str, at: str) -> dict[str, Any]:
+        detail = {"command_type": command, "member_id": member, "reasons": ["not_on_site"]}
+        return {"type": "permit.command-rejected", "actor": member, "at": at, "detail": detail}
+
+    history = [
+        {"type": "permit.requested", "actor": "system", "at": "2026-04-27T08:00:00+08:00", "detail": {}},
+        *(rejected("M1", f"permit.c{i}", f"2026-04-27T09:0{i}:00+08:00") for i in range(5)),
+        rejected("M2", "permit.sign", "2026-04-27T09:09:00+08:00"),
+    ]
+    mine = domain.refused({"history": history}, "M1")
+    assert [r.command_type for r in mine] == ["permit.c4", "permit.c3", "permit.c2"]
+    assert mine[0].reasons == ["not_on_site"] and mine[0].at.minute == 4
+    assert domain.refused({"history": history}, "M3") == []
+    went_through = {"type": "permit.updated", "actor": "M1", "at": "2026-04-27T09:10:00+08:00", "detail": {}}
+    assert domain.refused({"history": [*history, went_through]}, "M1") == []
+    again = rejected("M1", "permit.brief", "2026-04-27T09:11:00+08:00")
+    assert [r.command_type for r in domain.refused({"history": [*history, went_through, again]}, "M1")] == [
+        "permit.brief"
+    ]

@@ -62,3 +62,13 @@ def test_numbers_dates_and_durations_per_locale_in_the_zone_s_time_zone() -> Non
     assert zh.code("permit_status", "issued") == "已签发" and en.code("permit_status", "issued") == "Issued"
     assert zh.code("permit_status", "a_new_status") == "a_new_status"  # a code without a label shows itself
     assert i18n.pick("fr", "zh_CN") == "zh_CN" and i18n.pick("en", "zh_CN") == "en"
+
+
+def test_every_refusal_and_command_of_the_permit_service_has_a_label() -> None:
+    """The card says why a step was refused in words: every CommandRefusal of the contract and
+    every permit command has its label (a new code without one would show as the bare code)."""
+    from shared.events.catalog import REGISTRY, CommandRefusal, Topic
+
+    assert set(i18n.CODE_LABELS["refusal"]) == {c.value for c in CommandRefusal}
+    commands = {t for t, spec in REGISTRY.items() if spec.topic == Topic.PERMIT_COMMANDS}
+    assert set(i18n.CODE_LABELS["command"]) == commands

@@ -216,6 +216,8 @@ async def test_the_card_shows_class_grade_preconditions_and_why_gas_isolations_g
     assert '王监护 — <span class="bad">not on site' in page  # the guardian, by name
     assert "Host representative: 李甲方" in page and "“现场已确认”" in page and "@ A-3" in page
     assert 'id="guardian-checkin"' in page  # this person is the guardian, not on site yet
+    # What the page shows, as /api/permits/{id} marks it (permit.js compares the two).
+    assert 'data-mark="7/blocked/1"' in page
     assert 'action="/permits/WP-W1-hot_work/sign"' not in page  # nothing to sign for them
 
 
@@ -279,3 +281,70 @@ async def test_a_completion_to_accept_is_accepted_through_the_permit_service(sit
         False,
         NOW,
     )
+
+
+def _refusal(member_id: str, command_type: str, reasons: list[str], at: str = NOW) -> dict[str, Any]:
+    detail = {"command_type": command_type, "member_id": member_id, "reasons": reasons, "actor": member_id}
+    return {"type": "permit.command-rejected", "actor": member_id, "at": at, "revision": 1, "detail": detail}
+
+
+async def test_the_steps_on_site_are_offered_while_missing_and_sent_through_the_permit_service(
+    site: Any,
+) -> None:
+    """Before issue a roster member may record the ticket check (the briefing is given already);
+    the guardian on site may check out; each goes to the permit service's own route as this person."""
+    client, fake = site
+    page = (await client.get("/permits/WP-W1-hot_work")).text
+    assert 'id="check-ticket"' in page and 'id="brief"' not in page  # briefed already
+    assert 'id="guardian-checkout"' not in page  # the guardian is not on site yet
+    fake.permits["WP-W3"] = {**PERMIT, "permit_id": "WP-W3", "briefing": None, "status": "approved"}
+    page = (await client.get("/permits/WP-W3")).text
+    assert 'id="brief"' in page and '<option value="MB0002">李甲方</option>' in page
+    assert '<option value="MB0001">' not in page  # not to oneself
+    on_site = {**PERMIT, "permit_id": "WP-W4", "status": "issued", "guardian_on_site": True}
+    fake.permits["WP-W4"] = on_site
+    page = (await client.get("/permits/WP-W4")).text
+    assert 'id="guardian-checkout"' in page and 'id="check-ticket"' not in page  # issued: too late
+    token = {"csrf_token": "the-csrf-token"}
+    for path, form in (
+        ("/permits/WP-W3/brief", {**token, "receiver_member_id": "MB0002", "site_presence": " qr:A-3 "}),
+        ("/permits/WP-W1-hot_work/check-ticket", {**token, "site_presence": "A-3", "key": "t1"}),
+        ("/permits/WP-W4/guardian-checkout", token),
+    ):
+        r = await client.post(path, data=form)
+        assert r.status_code == 303, path
+    brief, ticket, out = fake.sent
+    assert (brief.url.path, json.loads(brief.content)) == (
+        "/permits/WP-W3/brief",
+        {"member_id": "MB0001", "receiver_member_id": "MB0002", "briefed_at": NOW, "site_presence": "qr:A-3"},
+    )
+    assert (ticket.url.path, json.loads(ticket.content), ticket.headers["idempotency-key"]) == (
+        "/permits/WP-W1-hot_work/check-ticket",
+        {"member_id": "MB0001", "checked_at": NOW, "site_presence": "A-3"},
+        "t1",
+    )
+    assert (out.url.path, json.loads(out.content)) == (
+        "/permits/WP-W4/check-out",
+        {"member_id": "MB0001", "checked_out_at": NOW},
+    )
+    assert {r.headers["authorization"] for r in fake.sent} == {"Bearer a-token"}
+    forged = await client.post("/permits/WP-W3/brief", data={"receiver_member_id": "MB0002"})
+    assert forged.status_code == 403 and len(fake.sent) == 3
+
+
+async def test_the_card_says_which_of_this_person_s_steps_were_refused_and_why(site: Any) -> None:
+    client, fake = site
+    history = [
+        *PERMIT["history"],
+        _refusal("MB0002", "permit.sign", ["not_on_site"]),  # someone else's
+        _refusal(
+            "MB0001", "permit.check-ticket", ["role_not_allowed", "not_on_site"], "2026-04-27T09:05:00+08:00"
+        ),
+    ]
+    fake.permits["WP-W5"] = {**PERMIT, "permit_id": "WP-W5", "history": history}
+    page = (await client.get("/permits/WP-W5")).text
+    assert 'id="refused"' in page and page.count("data-refused=") == 1
+    assert 'data-refused="permit.check-ticket"' in page and "Ticket check" in page
+    assert '<span data-reason="role_not_allowed">your unit or role may not do this</span>; ' in page
+    assert '<span data-reason="not_on_site">not on site: the work area&#39;s code does not match' in page
+    assert 'id="refused"' not in (await client.get("/permits/WP-W1-hot_work")).text

@@ -7,7 +7,9 @@
   if (!article) return;
   var id = article.getAttribute("data-permit");
   var every = parseInt(document.body.getAttribute("data-refresh-ms"), 10) || 5000;
-  var seen = null;
+  // What this page shows (rendered with it): a change that landed between the render and the
+  // first poll is a change too (taking the first poll's state as "seen" would miss it for good).
+  var seen = article.getAttribute("data-mark");
 
   function swap(html) {
     var fresh = new DOMParser().parseFromString(html, "text/html").querySelector("article[data-permit]");
@@ -21,11 +23,11 @@
       if (child.id !== "permit-status" && child.tagName !== "H1") article.appendChild(document.importNode(child, true));
     });
     if (status && freshStatus) status.innerHTML = freshStatus.innerHTML;
+    if (fresh.getAttribute("data-mark")) seen = fresh.getAttribute("data-mark");
   }
 
   function changed(state) {
     var mark = state.version + "/" + state.status + "/" + state.signatures;
-    if (seen === null) { seen = mark; return false; }
     if (mark === seen) return false;
     seen = mark;
     return true;
