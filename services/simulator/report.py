@@ -67,12 +67,8 @@ async def _zones_section(
     """Coverage and zones; the old route's twin zones counted apart (they are not the oilfield's)."""
     truth, mis = plan.truth, rep.mismatches
     coverage = await _get(zr, "/coverage")
-    zstats = await _get(zr, "/stats")
+    zstats = await _get(zr, "/stats")  # the collaboration zones; the comparison zones apart
     twins = [z for z in await _get(zr, "/zones") if z["zone_id"] in twin_ids]
-    for z in twins:
-        zstats["zones_by_mode"][z["mode"]] -= 1
-        zstats["members"] -= z["member_count"]
-        zstats["floating_members"] -= z["floating_member_count"]
     rep.data["coverage"] = coverage
     rep.data["zones"] = zstats
     rep.data["twin_zones"] = {
@@ -82,6 +78,14 @@ async def _zones_section(
     }
     if len(twins) != len(truth.twin_zones) or any(z["settings"]["signing"] != "sequential" for z in twins):
         mis.append(f"twin zones: {len(twins)} read back, {len(truth.twin_zones)} established sequential")
+    if (zstats["comparison_zones"], zstats["comparison_members"]) != (
+        len(twins),
+        sum(z["member_count"] for z in twins if z["status"] != "closed"),
+    ):
+        mis.append(
+            f"twin zones: /stats counts {zstats['comparison_zones']} comparison zones "
+            f"({zstats['comparison_members']} members) apart, {len(twins)} read back"
+        )
     if coverage["key_projects"] != len(truth.key_projects):
         mis.append(
             f"coverage: {coverage['key_projects']} key projects reported, {len(truth.key_projects)} registered"

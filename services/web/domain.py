@@ -180,19 +180,13 @@ class ZoneCounts(BaseModel):
     floating_members: int
 
 
-def zone_counts(stats: dict[str, Any], zones: Iterable[dict[str, Any]]) -> ZoneCounts:
-    """zone-registry's ``/stats`` without the comparison zones: it counts every zone by mode,
-    and the members of the zones not closed, so those are what each comparison zone takes off."""
-    by_mode = dict(stats["zones_by_mode"])
-    members, floating = stats["members"], stats["floating_members"]
-    for z in zones:
-        if not is_comparison(z):
-            continue
-        by_mode[z["mode"]] = by_mode.get(z["mode"], 0) - 1
-        if z["status"] != "closed":
-            members -= z["member_count"]
-            floating -= z["floating_member_count"]
-    return ZoneCounts(zones_by_mode=by_mode, members=members, floating_members=floating)
+def zone_counts(stats: dict[str, Any]) -> ZoneCounts:
+    """zone-registry's ``/stats``: it counts the collaboration zones, the comparison zones apart."""
+    return ZoneCounts(
+        zones_by_mode=dict(stats["zones_by_mode"]),
+        members=stats["members"],
+        floating_members=stats["floating_members"],
+    )
 
 
 def without_comparison(ranking: dict[str, Any], apart: Iterable[str]) -> dict[str, Any]:

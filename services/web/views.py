@@ -71,7 +71,7 @@ async def dashboard(
     drawings = [p for p in full if p["kind"] == "drawing_review"]
     names = {z["zone_id"]: z["name"] for z in zones}
     apart = domain.comparison(zones)
-    counts = domain.zone_counts(zstats, zones)
+    counts = domain.zone_counts(zstats)
     ranking = domain.without_comparison(ranking, apart.zone_ids)
     incidents, quality, benefit = domain.period_sums(ranking)
     blocks = domain.fast_track_blocks(pstats)

@@ -132,13 +132,17 @@ class Coverage(BaseModel):
 
 
 class Stats(BaseModel):
-    zones_by_mode: dict[str, int]
-    zones_by_status: dict[str, int]
-    units: int = Field(description="Distinct units taking part in zones that are not closed")
-    members: int
+    zones_by_mode: dict[str, int] = Field(description="Collaboration zones (comparison zones apart)")
+    zones_by_status: dict[str, int] = Field(description="Collaboration zones (comparison zones apart)")
+    units: int = Field(description="Distinct units taking part in collaboration zones that are not closed")
+    members: int = Field(description="Members of the collaboration zones that are not closed")
     floating_members: int = Field(
         description="Members not employed as staff, brought back into organisational life"
     )
+    comparison_zones: int = Field(
+        description="Comparison zones (signing sequential: the old route), counted apart from the above"
+    )
+    comparison_members: int = Field(description="Members of the comparison zones that are not closed")
 
 
 class Problem(BaseModel):
@@ -266,7 +270,8 @@ async def coverage(db: DbDep) -> Coverage:
 
 @router.get("/stats", response_model=Stats, dependencies=readers)
 async def stats(db: DbDep) -> Stats:
-    """Zones by mode and status, units taking part, members and floating members brought back."""
+    """Collaboration zones by mode and status, units taking part, members and floating members
+    brought back; the comparison zones (the old route, signing sequential) counted apart."""
     f = domain.figures(await store.all_zones(db, {}))
     return Stats(
         zones_by_mode=f.zones_by_mode,
@@ -274,6 +279,8 @@ async def stats(db: DbDep) -> Stats:
         units=f.units,
         members=f.members,
         floating_members=f.floating_members,
+        comparison_zones=f.comparison_zones,
+        comparison_members=f.comparison_members,
     )
 
 

@@ -36,6 +36,7 @@ from shared.events.catalog import (
     ZoneSettingRefusal,
     ZoneSettings,
     ZoneStatus,
+    is_comparison_zone,
 )
 from shared.membership import transfer_due_on
 
@@ -263,7 +264,10 @@ def plan_coverage(project: Project, covering: list[Zone], alliances: list[Zone])
     says what it misses, so no second zone is made). ``alliances``: the open regional
     alliances of the project's host unit and region. An active one is joined first; a
     proposed one is joined rather than founding a second alliance beside it — the
-    project's units may be exactly what activates it."""
+    project's units may be exactly what activates it. A comparison zone (the old sequential
+    sign-off) covers nothing: it is there to be compared with."""
+    covering = [z for z in covering if not is_comparison_zone(z)]
+    alliances = [z for z in alliances if not is_comparison_zone(z)]
     if not project["key_project"] or covering:
         return CoveragePlan(CoverageStep.NOTHING)
     if gets_own_zone(project):
@@ -595,8 +599,10 @@ def covering_zone_ids(zones: list[Zone]) -> dict[str, str]:
 
 def coverage(projects: list[Project], zones: list[Zone]) -> CoverageFigures:
     """Key projects not yet completed, and those of them in an active zone (a proposed
-    zone does not cover: its parties are not all there yet)."""
-    active = covering_zone_ids([z for z in zones if z["status"] == ZoneStatus.ACTIVE])
+    zone does not cover: its parties are not all there yet; a comparison zone never does)."""
+    active = covering_zone_ids(
+        [z for z in zones if z["status"] == ZoneStatus.ACTIVE and not is_comparison_zone(z)]
+    )
     key = [p for p in projects if p["key_project"] and not p.get("completed", False)]
     uncovered = [p for p in key if p["_id"] not in active]
     return CoverageFigures(key_projects=len(key), covered=len(key) - len(uncovered), uncovered=uncovered)
@@ -609,15 +615,21 @@ class ZoneFigures:
     units: int
     members: int
     floating_members: int
+    comparison_zones: int = 0
+    comparison_members: int = 0
 
 
 def figures(zones: list[Zone]) -> ZoneFigures:
-    """Zones by mode and status (all of them); units and members of the zones not closed."""
+    """The collaboration zones by mode and status; units and members of those not closed. The
+    comparison zones (the old sequential sign-off) are counted apart, never among them."""
     by_mode = Counter({m.value: 0 for m in ZoneMode})
     by_status = Counter({s.value: 0 for s in ZoneStatus})
     units: set[str] = set()
     members = floating = 0
+    apart = [z for z in zones if is_comparison_zone(z)]
     for z in zones:
+        if is_comparison_zone(z):
+            continue
         by_mode[z["mode"]] += 1
         by_status[z["status"]] += 1
         if z["status"] == ZoneStatus.CLOSED:
@@ -631,6 +643,8 @@ def figures(zones: list[Zone]) -> ZoneFigures:
         units=len(units),
         members=members,
         floating_members=floating,
+        comparison_zones=len(apart),
+        comparison_members=sum(len(z["members"]) for z in apart if z["status"] != ZoneStatus.CLOSED),
     )
 
 

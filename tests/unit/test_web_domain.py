@@ -291,13 +291,15 @@ def test_a_zone_signing_sequentially_is_counted_apart_as_a_comparison() -> None:
     assert not domain.is_comparison({"zone_id": "Z0"})  # no settings: the parallel default
     apart = domain.comparison(zones)
     assert (apart.zones, apart.members, apart.zone_ids) == (2, 11, ["Z1-SEQ", "Z2-SEQ"])  # a closed roster: 0
-    # zone-registry's /stats: every zone by mode; members of the zones not closed.
+    # zone-registry's /stats counts the collaboration zones only (the comparison ones apart).
     stats = {
-        "zones_by_mode": {"project_cobuild": 2, "regional_alliance": 2},
-        "members": 12 + 11 + 8,
-        "floating_members": 3 + 1,
+        "zones_by_mode": {"project_cobuild": 1, "regional_alliance": 1},
+        "members": 12 + 8,
+        "floating_members": 3,
+        "comparison_zones": 2,
+        "comparison_members": 11,
     }
-    counts = domain.zone_counts(stats, zones)
+    counts = domain.zone_counts(stats)
     assert counts.zones_by_mode == {"project_cobuild": 1, "regional_alliance": 1}
     assert (counts.members, counts.floating_members) == (20, 3)
     assert domain.comparison([listed("Z1", "parallel")]).zones == 0

@@ -305,3 +305,32 @@ def test_figures_count_zones_by_mode_and_status_and_people_of_open_zones() -> No
     assert f.zones_by_mode == {"project_cobuild": 2, "regional_alliance": 1}
     assert f.zones_by_status == {"proposed": 0, "active": 2, "closed": 1}
     assert (f.units, f.members, f.floating_members) == (4, 2, 1)  # H1 C1 S1 C2
+
+
+def _comparison(zone: domain.Zone) -> domain.Zone:
+    return {**zone, "settings": {**(zone.get("settings") or {}), "signing": "sequential"}}
+
+
+def test_a_comparison_zone_is_counted_apart_and_covers_nothing() -> None:
+    """The old route's zones (signing sequential) are there to be compared with: /stats counts
+    them apart, /coverage does not count them, and a key project they list still gets its zone."""
+    real = domain.with_member(cobuild([HOST, CON, SUP], "P1"), member("M-1"))
+    twin = domain.with_member(
+        domain.with_member(_comparison(cobuild([HOST, CON, SUP], "P2")), member("M-2")),
+        member("M-3", "dispatched", employer="C1"),
+    )
+    f = domain.figures([real, twin])
+    assert f.zones_by_mode == {"project_cobuild": 1, "regional_alliance": 0}
+    assert f.zones_by_status == {"proposed": 0, "active": 1, "closed": 0}
+    assert (f.units, f.members, f.floating_members) == (3, 1, 0)
+    assert (f.comparison_zones, f.comparison_members) == (1, 2)
+    assert (domain.figures([domain.closed(twin, LATER)]).comparison_members, f.comparison_zones) == (0, 1)
+    projects = [project("P1", "large", "new_build", [HOST]), project("P2", "large", "new_build", [HOST])]
+    coverage = domain.coverage(projects, [real, twin])
+    assert (coverage.key_projects, coverage.covered, [p["_id"] for p in coverage.uncovered]) == (2, 1, ["P2"])
+    assert domain.plan_coverage(projects[1], [twin], []).step == CoverageStep.OWN_ZONE
+    small = project("P3", "small", "renovation", [HOST, CON])
+    alliance = _comparison(
+        domain.alliance_zone_for(project("P0", "small", "renovation", [HOST, CON]), "ZR-q", AT)
+    )
+    assert domain.plan_coverage(small, [], [alliance]).step == CoverageStep.FOUND_ALLIANCE
