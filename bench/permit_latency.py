@@ -6,7 +6,9 @@ One permit-fasttrack instance (in this process, a fresh group and database) on t
 broker and store. ``permits`` general-work permits are planned over ten zones and signed by
 two of their three signers; once the service has caught up, the third signature of each is
 sent at ``rate`` per second, and the time from just before that send to the producer
-timestamp of its ``permit.issued`` is measured. Prints p50 / p95 / p99 / max; asserts nothing.
+timestamp of its ``permit.issued`` is measured. Prints p50 / p95 / p99 / max, and where the
+time goes: from the send to the service's forward of the signature to ``pbz.permit.work`` (the
+forward's producer timestamp), and from there to ``permit.issued``. Asserts nothing.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ async def measure(permits: int, rate: float) -> dict[str, float]:
     t = tag()
     async with Bus() as bus, running(definition, log_level="WARNING") as rt:
         out = await bus.watch(Topic.PERMIT_EVENTS.value)
+        work = await bus.watch(Topic.PERMIT_WORK.value)
         sites = [Site(bus, out, f"Z-{t}-{z}", f"P-{t}-{z}") for z in range(ZONES)]
         for site in sites:
             await site.start(rt, at(6))
@@ -44,22 +47,50 @@ async def measure(permits: int, rate: float) -> dict[str, float]:
                 await sites[i % ZONES].sign(permit, role, at(7, 10))
         await _caught_up(rt)
         sent: dict[str, float] = {}
+        signatures: dict[str, str] = {}  # permit -> the event id of its last signature
         started = time.perf_counter()
         for i, permit in enumerate(ids):
             await asyncio.sleep(max(0.0, started + i / rate - time.perf_counter()))
             sent[permit] = time.time()
-            await sites[i % ZONES].sign(permit, "supervision_engineer", at(7, 20))
+            signatures[permit] = (await sites[i % ZONES].sign(permit, "supervision_engineer", at(7, 20))).id
         issued = await _issued(out, set(ids))
+        forwarded = await _forwarded(work, set(signatures.values()))
     latencies = sorted(1000 * (issued[p] - sent[p]) for p in ids)
-    q = statistics.quantiles(latencies, n=100)
-    figures = {"p50": q[49], "p95": q[94], "p99": q[98], "max": latencies[-1]}
+    figures = _quantiles(latencies)
     print(
         f"permit decision latency at {rate:.0f}/s over {permits} permits: p50 {figures['p50']:.0f} ms, "
         f"p95 {figures['p95']:.0f} ms, p99 {figures['p99']:.0f} ms, max {figures['max']:.0f} ms "
         f"(load {os.getloadavg()[0]:.1f})",
         flush=True,
     )
+    hops = {
+        "sent → forwarded to the work topic": [forwarded[signatures[p]] - sent[p] for p in ids],
+        "forwarded → permit.issued": [issued[p] - forwarded[signatures[p]] for p in ids],
+    }
+    for name, seconds in hops.items():
+        q = _quantiles(sorted(1000 * x for x in seconds))
+        print(f"  {name}: p50 {q['p50']:.0f} ms, p95 {q['p95']:.0f} ms, p99 {q['p99']:.0f} ms", flush=True)
     return figures
+
+
+def _quantiles(sorted_ms: list[float]) -> dict[str, float]:
+    q = statistics.quantiles(sorted_ms, n=100)
+    return {"p50": q[49], "p95": q[94], "p99": q[98], "max": sorted_ms[-1]}
+
+
+async def _forwarded(work: object, wanted: set[str], timeout: float = 30.0) -> dict[str, float]:
+    """The producer timestamp (s) of each signature's forward to the work topic (same event id)."""
+    deadline = time.monotonic() + timeout
+    found: dict[str, float] = {}
+    while len(found) < len(wanted) and time.monotonic() < deadline:
+        for r in work.records:  # type: ignore[attr-defined]
+            event_id = orjson.loads(r.value).get("id")
+            if event_id in wanted and event_id not in found:
+                found[event_id] = r.timestamp / 1000
+        await asyncio.sleep(0.05)
+    if len(found) < len(wanted):
+        raise TimeoutError(f"{len(wanted) - len(found)} forwards not seen on the work topic")
+    return found
 
 
 async def _caught_up(rt: object) -> None:
