@@ -17,6 +17,8 @@ import asyncio
 import os
 import statistics
 import time
+from collections.abc import Callable
+from typing import Any
 
 import orjson
 import typer
@@ -53,8 +55,8 @@ async def measure(permits: int, rate: float) -> dict[str, float]:
             await asyncio.sleep(max(0.0, started + i / rate - time.perf_counter()))
             sent[permit] = time.time()
             signatures[permit] = (await sites[i % ZONES].sign(permit, "supervision_engineer", at(7, 20))).id
-        issued = await _issued(out, set(ids))
-        forwarded = await _forwarded(work, set(signatures.values()))
+        issued = await _first_seen(out, _issued_permit, set(ids))
+        forwarded = await _first_seen(work, _event_id, set(signatures.values()), timeout=30)
     latencies = sorted(1000 * (issued[p] - sent[p]) for p in ids)
     figures = _quantiles(latencies)
     print(
@@ -78,21 +80,6 @@ def _quantiles(sorted_ms: list[float]) -> dict[str, float]:
     return {"p50": q[49], "p95": q[94], "p99": q[98], "max": sorted_ms[-1]}
 
 
-async def _forwarded(work: object, wanted: set[str], timeout: float = 30.0) -> dict[str, float]:
-    """The producer timestamp (s) of each signature's forward to the work topic (same event id)."""
-    deadline = time.monotonic() + timeout
-    found: dict[str, float] = {}
-    while len(found) < len(wanted) and time.monotonic() < deadline:
-        for r in work.records:  # type: ignore[attr-defined]
-            event_id = orjson.loads(r.value).get("id")
-            if event_id in wanted and event_id not in found:
-                found[event_id] = r.timestamp / 1000
-        await asyncio.sleep(0.05)
-    if len(found) < len(wanted):
-        raise TimeoutError(f"{len(wanted) - len(found)} forwards not seen on the work topic")
-    return found
-
-
 async def _caught_up(rt: object) -> None:
     async with offsets_client() as (admin, ends):
         topics = [t.value for t in rt.topics]  # type: ignore[attr-defined]
@@ -101,22 +88,31 @@ async def _caught_up(rt: object) -> None:
             await asyncio.sleep(0.05)
 
 
-async def _issued(out: object, wanted: set[str], timeout: float = 300.0) -> dict[str, float]:
-    """The producer timestamp (s) of each permit's first ``permit.issued``."""
+def _issued_permit(event: dict[str, Any]) -> str | None:
+    return event["data"]["permit"]["permit_id"] if event.get("type") == "permit.issued" else None
+
+
+def _event_id(event: dict[str, Any]) -> str | None:
+    return event.get("id")
+
+
+async def _first_seen(
+    watcher: object, key_of: Callable[[dict[str, Any]], str | None], wanted: set[str], timeout: float = 300.0
+) -> dict[str, float]:
+    """The producer timestamp (s) of the first record on the watched topic whose event has each
+    wanted key (``key_of``: a permit issued, an event's id), read once as the records come."""
     deadline = time.monotonic() + timeout
     found: dict[str, float] = {}
     seen = 0
     while len(found) < len(wanted):
-        records = out.records  # type: ignore[attr-defined]
+        records = watcher.records  # type: ignore[attr-defined]
         for r in records[seen:]:
-            event = orjson.loads(r.value)
-            if event.get("type") == "permit.issued":
-                permit = event["data"]["permit"]["permit_id"]
-                if permit in wanted and permit not in found:
-                    found[permit] = r.timestamp / 1000
+            key = key_of(orjson.loads(r.value))
+            if key in wanted and key not in found:
+                found[key] = r.timestamp / 1000
         seen = len(records)
         if time.monotonic() > deadline:
-            raise TimeoutError(f"{len(wanted) - len(found)} permits not issued in {timeout:.0f} s")
+            raise TimeoutError(f"{len(wanted) - len(found)} of {len(wanted)} not seen in {timeout:.0f} s")
         await asyncio.sleep(0.05)
     return found
 

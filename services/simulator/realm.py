@@ -58,14 +58,7 @@ ROLES = ("party_office", "hse", "operator", "zone_member", *(f"integrator:{p}" f
 _SALT = b"pbz-demo-realm-1"
 # Keycloak's own defaults for new passwords (its provider "argon2"); a stored credential that
 # differs from them is re-hashed at its first use.
-ARGON2_ITERATIONS = 5
-ARGON2_PARAMETERS: dict[str, str | int] = {
-    "type": "id",
-    "version": "1.3",
-    "memory": 7168,
-    "parallelism": 1,
-    "hashLength": 32,
-}
+ARGON2_ITERATIONS, ARGON2_MEMORY_KIB, ARGON2_PARALLELISM, ARGON2_HASH_LENGTH = 5, 7168, 1, 32
 
 
 def publisher_secret(client_id: str) -> str:
@@ -82,14 +75,21 @@ def _password_credential() -> dict[str, Any]:
         DEMO_PASSWORD.encode(),
         _SALT,
         time_cost=ARGON2_ITERATIONS,
-        memory_cost=int(ARGON2_PARAMETERS["memory"]),
-        parallelism=int(ARGON2_PARAMETERS["parallelism"]),
-        hash_len=int(ARGON2_PARAMETERS["hashLength"]),
+        memory_cost=ARGON2_MEMORY_KIB,
+        parallelism=ARGON2_PARALLELISM,
+        hash_len=ARGON2_HASH_LENGTH,
         type=Type.ID,
         version=0x13,
     )
     secret = {"value": base64.b64encode(digest).decode(), "salt": base64.b64encode(_SALT).decode()}
-    parameters = {k: [str(v)] for k, v in ARGON2_PARAMETERS.items()}
+    # As Keycloak writes them: each a list of one string.
+    parameters = {
+        "type": ["id"],
+        "version": ["1.3"],
+        "memory": [str(ARGON2_MEMORY_KIB)],
+        "parallelism": [str(ARGON2_PARALLELISM)],
+        "hashLength": [str(ARGON2_HASH_LENGTH)],
+    }
     return {
         "type": "password",
         "secretData": json.dumps({**secret, "additionalParameters": {}}),

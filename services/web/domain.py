@@ -535,9 +535,11 @@ def preconditions(permit: dict[str, Any]) -> list[Precondition]:
 
 # --------------------------------------------------------------------------- steps on site
 
-# Before issue (the permit service's OPEN_UNISSUED) and while a guardian may be on site.
+# The permit service's stages: before issue (OPEN_UNISSUED), running (RUNNING), and those in
+# which its guardian checks in (both) and out (also while completing).
 BEFORE_ISSUE = {"pending_signatures", "approved", "blocked"}
-GUARDED = BEFORE_ISSUE | {"issued", "suspended", "interrupted", "completing"}
+CHECK_IN = BEFORE_ISSUE | {"issued", "suspended", "interrupted"}
+CHECK_OUT = CHECK_IN | {"completing"}
 
 
 class SiteSteps(BaseModel):
@@ -547,20 +549,24 @@ class SiteSteps(BaseModel):
 
     briefing: bool = Field(description="The safety briefing (安全交底) can be recorded")
     ticket_check: bool = Field(description="The shift leader's ticket check (验票) can be recorded")
+    check_in: bool = Field(description="This person, the guardian not on site, can check in")
     check_out: bool = Field(description="This person, the guardian on site, can check out")
     receivers: list[tuple[str, str]] = Field(description="Who may receive the briefing: (member id, name)")
 
 
 def site_steps(permit: dict[str, Any], member_id: str, roster: dict[str, str]) -> SiteSteps:
     """The briefing and the ticket check of a special work not issued yet, offered to the zone's
-    roster members while missing; the check-out to the guardian on site."""
+    roster members while missing; the check-in and check-out to the guardian, off and on site."""
     special = permit.get("kind") == "work_permit" and (permit.get("work_class") or "general") in SPECIAL
-    open_step = special and permit.get("status") in BEFORE_ISSUE and member_id in roster
-    guardian = permit.get("guardian_member_id") == member_id and bool(permit.get("guardian_on_site"))
+    status = permit.get("status")
+    open_step = special and status in BEFORE_ISSUE and member_id in roster
+    guardian = permit.get("guardian_member_id") == member_id
+    on_site = bool(permit.get("guardian_on_site"))
     return SiteSteps(
         briefing=open_step and not permit.get("briefing"),
         ticket_check=open_step and not permit.get("ticket_check"),
-        check_out=guardian and permit.get("status") in GUARDED,
+        check_in=guardian and not on_site and status in CHECK_IN,
+        check_out=guardian and on_site and status in CHECK_OUT,
         receivers=sorted(((m, n) for m, n in roster.items() if m != member_id), key=lambda mn: mn[1]),
     )
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -264,20 +264,27 @@ async def permit_checkin(request: Request, permit_id: str) -> Response:
     return RedirectResponse(f"{at('permits', permit_id)}?sent=checkin", status_code=303)
 
 
-async def _site_step(
-    request: Request, permit_id: str, route: str, sent: str, body: Callable[[Any, str, str], dict[str, Any]]
-) -> Response:
-    """One step recorded on site through the permit service, as this person: ``body(form,
-    member id, the service's now)`` is the command; the card shows it taken, or refused and why."""
-    user = await signed_in(request)
-    form = await request.form()
-    if not csrf_ok(request, form.get("csrf_token")):
-        return refusal(request, "csrf_failed")
-    now = (await services(request).now(PERMITS)).isoformat()
-    await services(request).post(
-        PERMITS, at("permits", permit_id, route), user.token, body(form, user.member_id, now), _key(form)
-    )
-    return RedirectResponse(f"{at('permits', permit_id)}?sent={sent}", status_code=303)
+# A step on site: (form, this person's member id, the permit service's now) -> the command's body.
+StepBody = Callable[[Any, str, str], dict[str, Any]]
+
+
+def site_step(route: str, sent: str, body: StepBody) -> Callable[[Request, str], Awaitable[Response]]:
+    """The page route of one step recorded on site through the permit service's ``route``, as
+    this person; the card then says ``sent`` and shows the step taken, or refused and why."""
+
+    async def endpoint(request: Request, permit_id: str) -> Response:
+        user = await signed_in(request)
+        form = await request.form()
+        if not csrf_ok(request, form.get("csrf_token")):
+            return refusal(request, "csrf_failed")
+        now = (await services(request).now(PERMITS)).isoformat()
+        await services(request).post(
+            PERMITS, at("permits", permit_id, route), user.token, body(form, user.member_id, now), _key(form)
+        )
+        return RedirectResponse(f"{at('permits', permit_id)}?sent={sent}", status_code=303)
+
+    endpoint.__name__ = f"permit_{route.replace('-', '_')}"
+    return endpoint
 
 
 def _key(form: Any) -> str | None:
@@ -290,34 +297,21 @@ def _site(form: Any) -> str | None:
     return str(form.get("site_presence") or "").strip() or None
 
 
-async def permit_guardian_checkin(request: Request, permit_id: str) -> Response:
-    """The guardian checks in on site (监护人到岗, ``permit.check-in``)."""
-    return await _site_step(
-        request,
-        permit_id,
+# GB 30871-2022's steps on site: the guardian in (监护人到岗) and out (leaving stops the work,
+# §4.10 f), the safety briefing to the crew's member chosen on the form (安全交底, §4.4), the
+# shift leader's ticket check (验票, Table A.1).
+SITE_STEPS: dict[str, tuple[str, str, StepBody]] = {
+    "guardian-checkin": (
         "check-in",
         "guardian",
         lambda form, me, now: {"member_id": me, "site_presence": _site(form), "checked_in_at": now},
-    )
-
-
-async def permit_guardian_checkout(request: Request, permit_id: str) -> Response:
-    """The guardian leaves the site (``permit.check-out``): the work stops (§4.10 f)."""
-    return await _site_step(
-        request,
-        permit_id,
+    ),
+    "guardian-checkout": (
         "check-out",
         "checkout",
         lambda form, me, now: {"member_id": me, "checked_out_at": now},
-    )
-
-
-async def permit_brief(request: Request, permit_id: str) -> Response:
-    """The safety briefing (安全交底, ``permit.brief``): this person gives it, the crew's member
-    chosen on the form receives it."""
-    return await _site_step(
-        request,
-        permit_id,
+    ),
+    "brief": (
         "brief",
         "briefing",
         lambda form, me, now: {
@@ -326,18 +320,13 @@ async def permit_brief(request: Request, permit_id: str) -> Response:
             "briefed_at": now,
             "site_presence": _site(form),
         },
-    )
-
-
-async def permit_check_ticket(request: Request, permit_id: str) -> Response:
-    """The shift leader's ticket check before the work (验票, ``permit.check-ticket``), on site."""
-    return await _site_step(
-        request,
-        permit_id,
+    ),
+    "check-ticket": (
         "check-ticket",
         "ticket",
         lambda form, me, now: {"member_id": me, "checked_at": now, "site_presence": _site(form)},
-    )
+    ),
+}
 
 
 async def permit_accept_completion(request: Request, permit_id: str) -> Response:
@@ -438,10 +427,7 @@ ROUTES: list[tuple[str, str, Any]] = [
     ("GET", "/permits/{permit_id}", permit_page),
     ("POST", "/permits/{permit_id}/sign", permit_sign),
     ("POST", "/permits/{permit_id}/checkin", permit_checkin),
-    ("POST", "/permits/{permit_id}/guardian-checkin", permit_guardian_checkin),
-    ("POST", "/permits/{permit_id}/guardian-checkout", permit_guardian_checkout),
-    ("POST", "/permits/{permit_id}/brief", permit_brief),
-    ("POST", "/permits/{permit_id}/check-ticket", permit_check_ticket),
+    *(("POST", f"/permits/{{permit_id}}/{path}", site_step(*step)) for path, step in SITE_STEPS.items()),
     ("POST", "/permits/{permit_id}/accept-completion", permit_accept_completion),
     ("GET", "/permits/{permit_id}/document", permit_document),
 ]

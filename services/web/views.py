@@ -152,7 +152,6 @@ async def permit_card(services: Services, token: str, permit_id: str, member_id:
         "accepting": domain.accepting_completion(permit, mine["items"]),
         "preconditions": domain.preconditions(permit),
         "block_details": domain.latest_block_details(permit),
-        "guardian_here": permit.get("guardian_member_id") == member_id,
         "steps": domain.site_steps(permit, member_id, names),
         "refused": domain.refused(permit, member_id),
     }

@@ -627,9 +627,7 @@ def figures(zones: list[Zone]) -> ZoneFigures:
     units: set[str] = set()
     members = floating = 0
     apart = [z for z in zones if is_comparison_zone(z)]
-    for z in zones:
-        if is_comparison_zone(z):
-            continue
+    for z in (z for z in zones if not is_comparison_zone(z)):
         by_mode[z["mode"]] += 1
         by_status[z["status"]] += 1
         if z["status"] == ZoneStatus.CLOSED:

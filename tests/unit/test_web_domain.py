@@ -346,6 +346,18 @@ def test_the_steps_on_site_follow_the_permit_s_class_stage_roster_and_guardian()
     ):
         s = domain.site_steps(permit, member, roster)
         assert (s.briefing, s.ticket_check, s.check_out) == expected, (permit, member)
+    # The guardian checks in while not on site, before issue and while the work runs (a guardian
+    # who left a running work suspended it, and checks in again to resume it); not once completing.
+    for status, on_site, expected_in in (
+        ("approved", False, True),
+        ("suspended", False, True),
+        ("issued", True, False),  # on site already
+        ("completing", False, False),
+        ("closed", False, False),
+    ):
+        steps = domain.site_steps({**hot, "status": status, "guardian_on_site": on_site}, "M2", roster)
+        assert steps.check_in == expected_in, status
+    assert not domain.site_steps({**hot, "guardian_on_site": False}, "M1", roster).check_in  # not theirs
 
 
 def test_this_person_s_refused_commands_newest_first_and_only_theirs() -> None:

@@ -296,6 +296,10 @@ async def test_the_steps_on_site_are_offered_while_missing_and_sent_through_the_
     client, fake = site
     page = (await client.get("/permits/WP-W1-hot_work")).text
     assert 'id="check-ticket"' in page and 'id="brief"' not in page  # briefed already
+    form = page[page.index('id="check-ticket"') :]
+    form = form[: form.index("</form>")]  # each step's form carries the session's token and its key
+    assert 'name="csrf_token" value="the-csrf-token"' in form
+    assert 'name="key" value="WP-W1-hot_work-7-MB0001-ticket"' in form
     assert 'id="guardian-checkout"' not in page  # the guardian is not on site yet
     fake.permits["WP-W3"] = {**PERMIT, "permit_id": "WP-W3", "briefing": None, "status": "approved"}
     page = (await client.get("/permits/WP-W3")).text
