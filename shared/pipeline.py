@@ -39,18 +39,23 @@ Failures are classified by cause (Eventuous' subscription durability):
   document it cannot store), is retried ``retry_attempts`` times and then dead-lettered
   with reason ``retry_exhausted``.
 
-Batches as units of work, a topic's partitions side by side (issue 17):
+Batches as units of work, each partition in its own lane (issue 17):
 
-- What one fetch returns is split by partition; each partition's records run in order. By
-  default the shares of one topic's partitions run side by side (no service-wide lock: R1
-  makes the writers of an aggregate one partition's, so two partitions never write the same
-  aggregate — as two instances of a service each owning some partitions never do) and the
-  topics one after another, in the order the fetch returned them, which keeps a command and
-  the follow-ups it re-keys to the work topic in the order they arrived (the order one
-  message at a time had). ``partitions="all"`` runs every share side by side (what is lost
-  is the arrival order across topics), ``"serial"`` one after another. Each partition's last offset is
-  committed once the whole of its share is stored. The clock's ticks take the same path
-  (``pbz.clock`` is one more partition).
+- Lanes (the default, ``feed``): what a fetch returns is queued by partition and the next
+  fetch taken at once; one task per partition (its *lane*, started when it has records)
+  handles its queue in order, what is queued at a time (at most ``batch_max_records``) as one
+  batch, and commits its last offset once the batch is stored. No service-wide lock: R1 makes
+  the writers of an aggregate one partition's, so two partitions never write the same
+  aggregate (as two instances of a service each owning some partitions never do). A message
+  is no longer kept waiting for the rest of its fetch: a command's forward to the work topic
+  goes out while another partition's batch is in hand. Fetching waits while the lanes hold
+  more than five batches, so a backlog stays in Kafka. A partition revoked (or a stop) drops
+  what is queued and not in hand, uncommitted: its next owner reads it again. The clock's
+  ticks take the same path (``pbz.clock`` is one more partition). Copies of one event on two
+  partitions (R6) are taken in turn within the process (``_holding``), so its events go out
+  once. ``partitions="topic"`` / ``"all"`` / ``"serial"`` handle a fetch at a time instead
+  (``handle_batch``): "topic" a topic's partitions side by side and the topics in the order
+  the fetch returned them, "all" every partition side by side, "serial" one at a time.
 - A partition's share is one unit of work (``shared/unit_of_work.py``): the handlers run in
   order over it, each seeing what earlier messages of the batch staged (``ctx.get``), the
   documents read once per batch; a query through ``ctx.db`` on a collection the batch has
@@ -75,7 +80,9 @@ the whole batch is finished from it (same writes, same event ids). The committed
 could not stand for "done": a replay or a reset of the group's offsets moves it back, and
 start-up recovery must find unfinished effects without asking Kafka. The records are
 inserted before the batch's (one ordered insert): a crash between leaves records naming a
-batch that does not exist, which count as not stored and are removed when met again.
+batch that does not exist, which count as not stored and are removed when met again — once
+older than ``BATCH_INSERT_WINDOW``: younger, the batch may be being inserted by the lane of
+another partition holding a copy of the same event (R6), which is waited for.
 
 Dead letters are bounded: the original value is kept up to ``dlq_original_max_bytes``,
 with its full length and SHA-256.
@@ -108,12 +115,15 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import collections
 import contextlib
+import dataclasses
+import functools
 import hashlib
 import logging
 import time as _time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -504,6 +514,17 @@ class Handlers:
 
 
 @dataclass
+class _Lane:
+    """One partition's queue of fetched records and the task handling it."""
+
+    records: collections.deque[ConsumerRecord[Any, Any]] = dataclasses.field(
+        default_factory=collections.deque
+    )
+    in_hand: int = 0
+    task: asyncio.Task[None] | None = None
+
+
+@dataclass
 class Limits:
     """The pipeline's bounds, from the service's settings."""
 
@@ -513,6 +534,8 @@ class Limits:
     max_event_bytes: int = 1_000_000
     dlq_original_max_bytes: int = 65_536
     clock_max_skew: timedelta = timedelta(days=92)
+    lane_batch_records: int = 100  # a lane takes at most this many of its queue as one batch
+    lane_max_records: int = 500  # fetching waits while the lanes hold more than this
 
     @classmethod
     def of(cls, settings: Any) -> Limits:
@@ -525,6 +548,8 @@ class Limits:
             max_event_bytes=settings.max_event_bytes,
             dlq_original_max_bytes=settings.dlq_original_max_bytes,
             clock_max_skew=timedelta(hours=settings.clock_max_skew_hours),
+            lane_batch_records=getattr(settings, "batch_max_records", cls.lane_batch_records),
+            lane_max_records=5 * getattr(settings, "batch_max_records", cls.lane_batch_records),
         )
 
 
@@ -548,9 +573,10 @@ class Pipeline:
         self.clock = clock
         self._send = publish
         self.limits = Limits.of(settings)
-        # "topic" by default: a command and the follow-ups it re-keys to the work topic keep the
-        # order they arrived in only when one fetch's topics are handled one after another.
-        self._partitions = str(getattr(settings, "partitions", "topic"))
+        # "lanes" (the default): each partition's lane handles its records as they come (``feed``).
+        # The others take a fetch at a time (``handle_batch``); "topic" keeps a fetch's topics in
+        # the order it returned them.
+        self._partitions = str(getattr(settings, "partitions", "lanes"))
         if retry_initial_s is not None:
             self.limits.retry_initial_s = retry_initial_s
         if retry_max_s is not None:
@@ -563,8 +589,14 @@ class Pipeline:
         self._stopped = False  # no committer is started once stopping
         self.waiting_on: str | None = None  # set while a failure is being waited out
         self.clock_problem: str | None = None  # set while the clock is stopped by a failed tick
-        # The first offset of the batch in hand, per partition; set when no batch is in hand.
+        # The first offset of the batch in hand (or queued on its lane), per partition.
         self._inflight: dict[TopicPartition, int] = {}
+        self._lanes: dict[TopicPartition, _Lane] = {}
+        # Records this process has stored and is finishing (a message's or a batch's id): a lane
+        # that meets one (a copy of the same event on another partition) waits for it to be
+        # done instead of finishing it a second time (its events would go out twice).
+        self._in_hand: dict[str, tuple[asyncio.Task[Any] | None, asyncio.Event]] = {}
+        self._room = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
         self._clock_checked = 0.0
@@ -587,6 +619,33 @@ class Pipeline:
             yield
         finally:
             STEP_SECONDS.labels(self.service, step).observe(_time.perf_counter() - started)
+
+    @contextlib.asynccontextmanager
+    async def _holding(self, record_id: str) -> AsyncIterator[None]:
+        """While a lane stores and finishes a record (a message's, by its event's identity, or
+        a batch's): another lane of this process with a copy of the same event waits for it
+        (here, and in ``_stored``) rather than finish it a second time — its events would go
+        out twice. Copies handled by two instances are told apart by the store alone."""
+        while (held := self._in_hand.get(record_id)) is not None:
+            if held[0] is asyncio.current_task():
+                yield
+                return
+            await held[1].wait()
+        released = asyncio.Event()
+        self._in_hand[record_id] = (asyncio.current_task(), released)
+        try:
+            yield
+        finally:
+            del self._in_hand[record_id]
+            released.set()
+
+    async def _held_elsewhere(self, record_id: str) -> bool:
+        """Wait while another lane of this process holds the record; True if one did."""
+        held = self._in_hand.get(record_id)
+        if held is None or held[0] is asyncio.current_task():
+            return False
+        await held[1].wait()
+        return True
 
     # ------------------------------------------------------------------ entry points
 
@@ -618,7 +677,7 @@ class Pipeline:
         # none ("serial"); the groups one after another in the order they came.
         groups: dict[Any, list[TopicPartition]] = {}
         for tp in by_partition:
-            group = {"all": "", "serial": tp}.get(self._partitions, tp.topic)
+            group = {"all": "", "lanes": "", "serial": tp}.get(self._partitions, tp.topic)
             groups.setdefault(group, []).append(tp)
         results: list[Any] = []
         try:
@@ -639,6 +698,83 @@ class Pipeline:
     async def idle(self) -> None:
         """Return once no batch is in hand (the messages being handled have finished)."""
         await self._idle.wait()
+
+    # ------------------------------------------------------------------ lanes
+
+    @property
+    def continuous(self) -> bool:
+        """Fetches are fed to the partitions' lanes (``feed``), not handled one at a time."""
+        return self._partitions == "lanes"
+
+    async def feed(
+        self, records: Iterable[ConsumerRecord[Any, Any]], consumer: AIOKafkaConsumer | None
+    ) -> None:
+        """Queue what one fetch returned on its partitions' lanes and return, so the next
+        fetch is taken while these are handled: a lane (one task per partition, started when
+        its partition has records) handles its queue in order, what is queued at a time as
+        one batch, and commits as ``handle_batch`` does. Waits while more than
+        ``lane_max_records`` are queued, so a backlog stays in Kafka, not in memory."""
+        if self._stopped:
+            return  # not committed: read again by whoever takes the partitions
+        fed: set[TopicPartition] = set()
+        for record in records:
+            if self.admit is not None and not self.admit(record):
+                continue  # a replay is rebuilding the store: it reads this record itself
+            tp = TopicPartition(record.topic, record.partition)
+            self._lanes.setdefault(tp, _Lane()).records.append(record)
+            self._inflight.setdefault(tp, record.offset)
+            fed.add(tp)
+        for tp in fed:
+            lane = self._lanes[tp]
+            if lane.task is None or lane.task.done():
+                self._idle.clear()
+                lane.task = asyncio.create_task(self._run_lane(tp, lane, consumer), name=f"lane-{tp}")
+        while self._queued > self.limits.lane_max_records and not self._stopped:
+            self._room.clear()
+            await self._room.wait()
+
+    async def _run_lane(self, tp: TopicPartition, lane: _Lane, consumer: AIOKafkaConsumer | None) -> None:
+        try:
+            while lane.records:
+                n = min(len(lane.records), self.limits.lane_batch_records)
+                batch = [lane.records.popleft() for _ in range(n)]
+                lane.in_hand = n
+                # A failure that escapes the steps (a defect) is logged and the batch handled
+                # again (its stored part is a no-op): a partition's messages are never skipped.
+                await self._waiting_out(functools.partial(self._partition_task, tp, batch, consumer))
+                lane.in_hand = 0
+                self._room.set()
+                if lane.records:
+                    self._inflight[tp] = lane.records[0].offset
+        finally:
+            # Normally the queue is empty here; cancelled (a stop), what is left is dropped,
+            # uncommitted: it is read again.
+            lane.records.clear()
+            lane.in_hand = 0
+            self._inflight.pop(tp, None)
+            self._room.set()
+            if not self._inflight:
+                self._idle.set()
+
+    @property
+    def _queued(self) -> int:
+        return sum(len(lane.records) + lane.in_hand for lane in self._lanes.values())
+
+    async def _drop_lanes(self, tps: Iterable[TopicPartition], budget_s: float) -> None:
+        """Partitions going away (a rebalance, a stop): what is queued and not yet in hand is
+        dropped, uncommitted (whoever takes the partition reads it again); the batch in hand
+        finishes, within the budget."""
+        tasks = []
+        for tp in tps:
+            lane = self._lanes.get(tp)
+            if lane is None:
+                continue
+            lane.records.clear()
+            if lane.task is not None and not lane.task.done():
+                tasks.append(lane.task)
+        self._room.set()
+        if tasks:
+            await asyncio.wait(tasks, timeout=budget_s)
 
     async def _partition_task(
         self, tp: TopicPartition, records: list[ConsumerRecord[Any, Any]], consumer: AIOKafkaConsumer | None
@@ -685,6 +821,12 @@ class Pipeline:
 
     async def stop(self) -> None:
         self._stopped = True
+        await self._drop_lanes(list(self._lanes), 5)
+        for lane in self._lanes.values():
+            if lane.task is not None and not lane.task.done():
+                lane.task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await lane.task
         if self._committer is not None:
             self._committer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -718,8 +860,11 @@ class Pipeline:
     async def partitions_revoked(self, revoked: set[TopicPartition], budget_s: float) -> None:
         """Before a rebalance: let the message in hand finish (bounded), commit what is
         stored for the partitions going away, and forget their replay state."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._idle.wait(), budget_s)
+        if self.continuous:
+            await self._drop_lanes(revoked, budget_s)
+        else:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), budget_s)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.flush_commits(revoked), budget_s)
         self._replaying.clear()
@@ -1010,9 +1155,19 @@ class Pipeline:
             }
         )
         names = [
-            {k: r[k] for k in ("_id", "type", "at", "from") if k in r} | {"batch": batch["_id"]}
+            {k: r[k] for k in ("_id", "type", "from") if k in r} | {"at": batch["at"], "batch": batch["_id"]}
             for r in records
         ]
+        async with self._holding(batch["_id"]):
+            await self._insert_and_finish(names, batch, content, records)
+
+    async def _insert_and_finish(
+        self,
+        names: list[dict[str, Any]],
+        batch: dict[str, Any],
+        content: dict[str, Any],
+        records: list[dict[str, Any]],
+    ) -> None:
         try:
             with self._timed("record"):
                 await self.db[PROCESSED].insert_many([*names, batch], ordered=True)
@@ -1190,20 +1345,31 @@ class Pipeline:
             else:
                 log.error("gave up on %s %s: %s: %s", event.type, event.id, kind, reason)
 
-        await self._attempt(step, give_up)
+        async with self._holding(key):
+            await self._attempt(step, give_up)
         return not state.get("dead") and not (state["record"] or {}).get("dead")
 
     async def _stored(self, key: str) -> dict[str, Any] | None:
         """The processed record of an event, if it was seen before: its own, or the record
         of the batch it was stored in. A record naming a batch that was never stored (a
-        crash or a refusal in the middle of the batch's insert) is not a record: removed."""
-        stored: dict[str, Any] | None = await self.db[PROCESSED].find_one({"_id": key})
-        if stored is not None and "batch" in stored:
-            batch: dict[str, Any] | None = await self.db[PROCESSED].find_one({"_id": stored["batch"]})
-            if batch is None:
-                await self.db[PROCESSED].delete_one({"_id": key, "batch": stored["batch"]})
-            return batch
-        return stored
+        crash or a refusal in the middle of the batch's insert) is not a record: removed,
+        unless young enough to be a batch being inserted (``TransientError``: waited out)."""
+        while True:
+            stored: dict[str, Any] | None = await self.db[PROCESSED].find_one({"_id": key})
+            if stored is not None and "batch" in stored:
+                if await self._held_elsewhere(stored["batch"]):
+                    continue  # another lane's batch, being stored and finished: read it again
+                batch: dict[str, Any] | None = await self.db[PROCESSED].find_one({"_id": stored["batch"]})
+                if batch is None:
+                    if datetime.now(UTC) - stored["at"] < BATCH_INSERT_WINDOW:
+                        # Another instance's batch, being inserted right now (its names first):
+                        # waited for rather than taken the place of.
+                        raise TransientError(f"{key}: its batch {stored['batch']} is being stored")
+                    await self.db[PROCESSED].delete_one({"_id": key, "batch": stored["batch"]})
+                stored = batch
+            if stored is not None and not stored.get("done") and await self._held_elsewhere(stored["_id"]):
+                continue
+            return stored
 
     async def _handle(
         self,
@@ -1634,6 +1800,10 @@ async def _failed(e: Exception) -> None:
 
 UNIT_MAX_MESSAGES = 32
 UNIT_MAX_SECONDS = 1.0
+# A message's record naming a batch that is not stored is younger than this while the batch's
+# insert is under way (one request, its names first); older, it is left by a refused insert
+# whose clean-up failed (or a crash of the store mid-request) and is removed when met.
+BATCH_INSERT_WINDOW = timedelta(seconds=10)
 # Statements per bulk command: FerretDB's SQLite backend holds a connection for each update
 # statement of a command until the command ends; hundreds in one command exhausted its pool
 # (updates waiting on connections, the server timing out) in a suite run under load.

@@ -155,8 +155,8 @@ class Runtime:
         d, settings = self.definition, self.settings
         self.subscriber = self.broker.subscriber(
             *[t.value for t in self.topics],
-            # What one fetch returns is handled as one batch per partition, the partitions in
-            # parallel (Pipeline.handle_batch); the wait is FastStream's pause after an empty fetch.
+            # What one fetch returns goes to its partitions' lanes (Pipeline.feed), each handling
+            # its queue as batches; the wait is FastStream's pause after an empty fetch.
             batch=True,
             max_records=settings.batch_max_records,
             batch_timeout_ms=settings.batch_wait_ms,
@@ -181,9 +181,11 @@ class Runtime:
         @self.subscriber
         async def consume(body: Any, message: KafkaMessage) -> None:
             records = message.raw_message
-            await pipeline.handle_batch(
-                records if isinstance(records, tuple) else (records,), subscriber.consumer
-            )
+            fetched = records if isinstance(records, tuple) else (records,)
+            if pipeline.continuous:
+                await pipeline.feed(fetched, subscriber.consumer)
+            else:
+                await pipeline.handle_batch(fetched, subscriber.consumer)
 
         # Publishers are declared for the AsyncAPI document.
         work = [d.work_topic] if d.work_topic is not None else []

@@ -74,11 +74,13 @@ class ServiceSettings(BaseSettings):
     # bulk write per collection, one commit). After an empty fetch it waits batch_wait_ms.
     batch_max_records: int = Field(100, ge=1, le=10_000)
     batch_wait_ms: int = Field(5, ge=1, le=1000)
-    # The batches of one fetch: "topic" (the default) runs a topic's partitions side by side and
-    # the topics one after another, so a command and the follow-ups it re-keys to the work topic
-    # keep the order they arrived in; "serial" runs every partition in turn (one at a time's
-    # order, and the least concurrency for the store); "all" runs every partition side by side.
-    partitions: Literal["serial", "topic", "all"] = "topic"
+    # How partitions are handled. "lanes" (the default): one task per partition handles its
+    # records as they are fetched, the partitions side by side, while the next fetch is taken
+    # (at most 5 x batch_max_records held). The others handle a fetch at a time, the next
+    # taken when it is done: "topic" runs a topic's partitions side by side and the topics
+    # in the order the fetch returned them; "serial" every partition in turn (the least
+    # concurrency for the store); "all" every partition side by side.
+    partitions: Literal["lanes", "serial", "topic", "all"] = "lanes"
     # Finished processed records (the memory that a message was handled, R6) are removed
     # when older than this, every processed_purge_every_s. A message redelivered later is
     # handled again: keep it longer than the input topics' retention (Kafka's default 7 days).

@@ -18,6 +18,7 @@ from bson import Binary
 from motor.motor_asyncio import AsyncIOMotorClient, AsyncIOMotorDatabase
 
 from shared.events import CloudEvent, Topic, make_event
+from shared.events.envelope import identity
 from shared.pipeline import CLOCK, PROCESSED
 from tests.integration import probe_service
 from tests.integration.test_pipeline import answers, counter, inspection
@@ -262,6 +263,47 @@ async def test_a_batch_left_unfinished_is_finished_at_start_up_and_a_new_documen
             assert await counter(rt2, project) == 7
             stored = await rt2.db[PROCESSED].find_one({"_id": f"batch/{project}"})
             assert stored is not None and stored["done"] is True and "body" not in stored
+
+
+async def test_a_record_naming_a_batch_being_stored_waits_for_it_and_one_left_by_a_crash_is_removed() -> None:
+    """A message's record names its batch's, inserted just after it in one request. A copy of
+    the event on another partition that meets the name before the batch waits for the batch
+    (here stored as done a second later: the copy is a duplicate, nothing happens twice); a
+    name older than the insert's window names a batch that never came (a crash, a refused
+    insert whose clean-up failed) and is removed: the message is handled."""
+    project = f"P-{uuid.uuid4().hex[:6]}"
+    async with Bus() as bus, running(probe_service.definition) as rt:
+        out = await bus.watch(Topic.ASSESSMENT_EVENTS.value)
+        in_flight, orphan = f"in-flight-{project}", f"orphan-{project}"
+        now = datetime.now(UTC)
+        await rt.db[PROCESSED].insert_many(
+            [
+                {"_id": identity("test", in_flight), "type": "t", "at": now, "batch": f"batch/{in_flight}"},
+                {
+                    "_id": identity("test", orphan),
+                    "type": "t",
+                    "at": now - timedelta(seconds=11),
+                    "batch": "batch/gone",
+                },
+            ]
+        )
+        copy = await bus.publish(
+            "quality.procedure-inspected", inspection(project), key=project, id=in_flight
+        )
+        await eventually(lambda: rt.pipeline.waiting_on is not None, what="the copy waiting")
+        assert "is being stored" in rt.pipeline.waiting_on
+        await rt.db[PROCESSED].insert_one(
+            {"_id": f"batch/{in_flight}", "type": "batch", "at": now, "keys": [], "n_writes": 0, "done": True}
+        )
+        handled = await bus.publish(
+            "quality.procedure-inspected", inspection(project), key=project, id=orphan
+        )
+        await out.wait_for(lambda es: bool(answers(es, handled)), what="the answer to the orphan's message")
+        await out.quiet(0.5)
+        assert answers(out.events(), copy) == []  # the batch it waited for stood: a duplicate
+        assert await counter(rt, project) == 1
+        stored = await rt.db[PROCESSED].find_one({"_id": identity("test", orphan)})
+        assert stored is not None and "batch" not in stored and stored["done"] is True
 
 
 # --------------------------------------------------------------------------- the clock
