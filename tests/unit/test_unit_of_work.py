@@ -10,7 +10,16 @@ import pytest
 from aiokafka import ConsumerRecord
 
 from shared.events import make_event
-from shared.unit_of_work import DirtyCollection, FlushFirst, GuardedDb, KnownCollection, Read, Unit, matches
+from shared.unit_of_work import (
+    DirtyCollection,
+    FlushFirst,
+    GuardedDb,
+    KnownCollection,
+    Read,
+    Unit,
+    matches,
+    tree_copy,
+)
 
 
 def _unit(staged: dict[tuple[str, Any], dict[str, Any] | None]) -> Unit:
@@ -153,3 +162,29 @@ def test_ctx_db_in_a_batch_is_known_or_dirty_by_what_the_unit_staged() -> None:
     db = GuardedDb({"open": _Store({}), "zones": _Store({})}, unit)  # type: ignore[arg-type]
     assert isinstance(db["open"], DirtyCollection)
     assert isinstance(db["zones"], KnownCollection) and not isinstance(db["zones"], DirtyCollection)
+
+
+def test_a_document_the_unit_hands_out_is_a_copy_down_to_its_leaves() -> None:
+    """What a handler changes in what ``ctx.get`` gave it never changes the unit's copy (the
+    next message of the batch must see what was staged, as it would alone)."""
+    when = datetime(2026, 5, 1, 8, tzinfo=UTC)
+    doc = {"_id": "Z-1", "members": [{"member_id": "M1", "joined_at": when, "tags": ("a",)}], "n": 1}
+    unit = Unit()
+    unit.remember(("zones", "Z-1"), doc)
+    doc["members"][0]["member_id"] = "changed after it was read"
+    _, given = unit.known(("zones", "Z-1"))
+    assert given == {
+        "_id": "Z-1",
+        "members": [{"member_id": "M1", "joined_at": when, "tags": ("a",)}],
+        "n": 1,
+    }
+    assert given is not None
+    given["members"].append({"member_id": "M2"})
+    given["members"][0]["tags"] = ("b",)
+    _, again = unit.known(("zones", "Z-1"))
+    assert again == {
+        "_id": "Z-1",
+        "members": [{"member_id": "M1", "joined_at": when, "tags": ("a",)}],
+        "n": 1,
+    }
+    assert tree_copy(given) == given and tree_copy(given) is not given
