@@ -548,8 +548,8 @@ class Limits:
             max_event_bytes=settings.max_event_bytes,
             dlq_original_max_bytes=settings.dlq_original_max_bytes,
             clock_max_skew=timedelta(hours=settings.clock_max_skew_hours),
-            lane_batch_records=getattr(settings, "batch_max_records", cls.lane_batch_records),
-            lane_max_records=5 * getattr(settings, "batch_max_records", cls.lane_batch_records),
+            lane_batch_records=settings.batch_max_records,
+            lane_max_records=5 * settings.batch_max_records,
         )
 
 
@@ -626,11 +626,11 @@ class Pipeline:
         a batch's): another lane of this process with a copy of the same event waits for it
         (here, and in ``_stored``) rather than finish it a second time — its events would go
         out twice. Copies handled by two instances are told apart by the store alone."""
-        while (held := self._in_hand.get(record_id)) is not None:
-            if held[0] is asyncio.current_task():
-                yield
-                return
-            await held[1].wait()
+        while await self._held_elsewhere(record_id):
+            pass  # released: another copy may have taken it meanwhile
+        if record_id in self._in_hand:  # this lane holds it already
+            yield
+            return
         released = asyncio.Event()
         self._in_hand[record_id] = (asyncio.current_task(), released)
         try:
@@ -1159,30 +1159,21 @@ class Pipeline:
             for r in records
         ]
         async with self._holding(batch["_id"]):
-            await self._insert_and_finish(names, batch, content, records)
-
-    async def _insert_and_finish(
-        self,
-        names: list[dict[str, Any]],
-        batch: dict[str, Any],
-        content: dict[str, Any],
-        records: list[dict[str, Any]],
-    ) -> None:
-        try:
-            with self._timed("record"):
-                await self.db[PROCESSED].insert_many([*names, batch], ordered=True)
-        except Exception:
-            # A message seen before (or an outage): nothing of this batch may stand (a server
-            # may have gone on past the refused insert). What a crash leaves here is cleared
-            # when it is met again (``_stored``).
-            with contextlib.suppress(Exception):
-                ops = [DeleteOne({"_id": batch["_id"]})]
-                ops += [DeleteOne({"_id": n["_id"], "batch": batch["_id"]}) for n in names]
-                for chunk in _chunks(ops):
-                    await self.db[PROCESSED].bulk_write(chunk, ordered=True)
-            raise
-        # (Each message's line in the log, as alone: what it was, what it caused.)
-        await self._finish({**batch, **content, "messages": records})
+            try:
+                with self._timed("record"):
+                    await self.db[PROCESSED].insert_many([*names, batch], ordered=True)
+            except Exception:
+                # A message seen before (or an outage): nothing of this batch may stand (a server
+                # may have gone on past the refused insert). What a crash leaves here is cleared
+                # when it is met again (``_stored``).
+                with contextlib.suppress(Exception):
+                    ops = [DeleteOne({"_id": batch["_id"]})]
+                    ops += [DeleteOne({"_id": n["_id"], "batch": batch["_id"]}) for n in names]
+                    for chunk in _chunks(ops):
+                        await self.db[PROCESSED].bulk_write(chunk, ordered=True)
+                raise
+            # (Each message's line in the log, as alone: what it was, what it caused.)
+            await self._finish({**batch, **content, "messages": records})
 
     # ------------------------------------------------------------------ steps
 

@@ -139,6 +139,8 @@ def test_a_stopping_pipeline_takes_no_more_and_cancels_what_outlasts_the_budget(
         stopping = asyncio.create_task(pipeline.stop())
         await asyncio.sleep(0.01)
         await pipeline.feed(_records(("a", 0), range(3, 5)), None)  # after the stop began
+        lane = pipeline._lanes[TopicPartition("a", 0)]
+        assert not lane.records and lane.in_hand == 3  # nothing taken, the batch in hand waits
         await asyncio.wait_for(stopping, 10)
         return steps, pipeline
 

@@ -259,6 +259,7 @@ def _pipeline(handlers: Handlers | None = None, publish: Any = None, **settings:
         "max_event_bytes": 1_000_000,
         "dlq_original_max_bytes": 1_000,
         "clock_max_skew_hours": 24.0,
+        "batch_max_records": 100,
     }
     return Pipeline(
         service="svc",
@@ -266,7 +267,7 @@ def _pipeline(handlers: Handlers | None = None, publish: Any = None, **settings:
         db=None,  # type: ignore[arg-type]
         clock=Clock("events"),
         publish=publish,
-        settings=SimpleNamespace(**limits, **settings),
+        settings=SimpleNamespace(**(limits | settings)),
     )
 
 
