@@ -9,6 +9,8 @@
 #   4. activity-log on a backlog of one kind (6,000 activity.record sent at once)
 #   5. the permit decision latency at 50 decisions per second
 #   6. a permit's store round trips, nested and packed (bench/permit_store.py)
+#   7. the floor under the month's lock-step: one wait with Kafka alone, one quiet tick of the
+#      four services (bench/step_floor.py)
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -59,3 +61,7 @@ echo "== 5. permit decisions"
 
 echo "== 6. a permit's store round trips (replace over an older version, read back), nested and packed"
 "$PY" -m bench.permit_store
+
+echo "== 7. the floor under the month's lock-step (bench/step_floor.py)"
+steps=$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["run"]["steps"])' "$OUT/demo-report.json" 2>/dev/null)
+"$PY" -m bench.step_floor --waits 150 --steps "${steps:-1660}"
