@@ -33,6 +33,7 @@ import typer
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from bench import steps
 from services.simulator.__main__ import consumed_topics
 from services.simulator.catch_up import CatchUp
 from shared.events import CONTENT_TYPE, Topic, make_event
@@ -122,7 +123,8 @@ async def kafka_alone(waits: int) -> tuple[list[float], list[float]]:
         await admin.close()
 
 
-async def services_ticked(waits: int) -> list[float]:
+async def services_ticked(waits: int) -> tuple[list[float], list[str]]:
+    """The rounds, and where each service's time went over them (its ``/metrics``)."""
     suffix = new_suffix()
     settings = ServiceSettings(instance_suffix=suffix)
     groups = {settings.group_id(title): topics for title, topics in consumed_topics().items()}
@@ -144,7 +146,8 @@ async def services_ticked(waits: int) -> list[float]:
                 await producer.send(Topic.CLOCK.value, event.to_json(), key=b"clock", headers=headers)
                 await producer.flush()
 
-            return await lockstep(catch_up, tick, waits)
+            rounds = await lockstep(catch_up, tick, waits)
+            return rounds, [steps.line(p.name, steps.figures((await p.get("/metrics")).text)) for p in procs]
         finally:
             await catch_up.stop()
             await producer.stop()
@@ -155,8 +158,11 @@ def main(waits: int = 150, steps: int = 1660) -> None:
     bare, hops = asyncio.run(kafka_alone(waits))
     print(f"  Kafka alone, sent until the 4 bare groups committed: {percentiles(hops)}", flush=True)
     print(f"  Kafka alone, sent until the simulator saw them:       {percentiles(bare)}", flush=True)
-    ticked = asyncio.run(services_ticked(waits))
+    ticked, spent = asyncio.run(services_ticked(waits))
     print(f"  the four services, a quiet clock tick, until seen:  {percentiles(ticked)}", flush=True)
+    print("  where each service's time went over those ticks (its /metrics):")
+    for line in spent:
+        print(f"    {line}")
     for name, rounds in (("Kafka alone", bare), ("the services' quiet tick", ticked)):
         print(
             f"  {steps} steps of one wait each, at the p50 of {name}: {steps * statistics.median(rounds):.0f} s"
