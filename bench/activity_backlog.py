@@ -2,14 +2,17 @@
 takes them, handled by a service process.
 
     PBZ_PORT_OFFSET=... .venv/bin/python -m bench.activity_backlog [--commands 6000] [--zones 6]
-        [--flame .local/bench/flame-activity-log.svg] [--setting partitions=serial ...]
+        [--flame .local/bench/flame-activity-log.svg] [--store-profile .local/bench/store.pprof]
+        [--setting partitions=serial ...]
 
 One activity-log process (a fresh group and database, event clock) on the local broker and
 store. ``zones`` zone copies are established first; then ``commands`` activity.record
 commands over those zones are sent at once, and the time from the first send to the last
 answer (``activity.recorded`` or ``activity.rejected``) is measured. Printed: commands per
 second, answers by type, and the CPU each of the service and the store used over the drain
-(cores). ``--flame``: a py-spy flame graph of the service process over the drain (SVG).
+(cores), and per command. ``--flame``: a py-spy flame graph of the service process over the
+drain (SVG). ``--store-profile``: a CPU profile of the store over the drain (Go's pprof from
+FerretDB's debug port), summed by kind of work (``bench/store_profile.py``).
 ``--setting name=value``: a service setting for this run (``PBZ_NAME``), to compare variants.
 Figures, never assertions: the machine is shared.
 """
@@ -27,6 +30,8 @@ from typing import Any
 
 import typer
 
+from bench.store_profile import summary as store_profile_summary
+from bench.store_profile import take as store_profile_of
 from shared.events import Topic
 from tests.procs import ServiceProcess, Tally, activity_records, database, send_all, zone_copies
 from tests.support import Bus, eventually, new_suffix
@@ -65,7 +70,11 @@ def flame_graph(pid: int, path: str, seconds: float) -> subprocess.Popen[bytes]:
 
 
 async def measure(
-    commands: int, zones: int, flame: str | None, settings: dict[str, str] | None = None
+    commands: int,
+    zones: int,
+    flame: str | None,
+    settings: dict[str, str] | None = None,
+    store_profile: str | None = None,
 ) -> dict[str, Any]:
     suffix = new_suffix()
     zone_ids = [f"K{i}{suffix}" for i in range(zones)]
@@ -78,7 +87,8 @@ async def measure(
             await proc.start()
             await proc.wait_ready()
             await zone_copies(bus, db, zone_ids, timeout=60)
-            return await _drain(bus, proc, out, activity_records(zone_ids, commands), tally, flame)
+            items = activity_records(zone_ids, commands)
+            return await _drain(bus, proc, out, items, tally, flame, store_profile)
         finally:
             await proc.stop()
             await db.client.drop_database(db.name)
@@ -91,6 +101,7 @@ async def _drain(
     items: list[tuple[str, str, bytes]],
     tally: Tally,
     flame: str | None,
+    store_profile: str | None = None,
 ) -> dict[str, Any]:
     assert proc.proc is not None
     pid = proc.proc.pid
@@ -99,6 +110,8 @@ async def _drain(
     pids = {"service": pid, "store": store_pid(), "broker": local_pid("kafka"), "harness": os.getpid()}
     watched = {k: p for k, p in pids.items() if p is not None}
     spy = flame_graph(pid, flame, max(5.0, len(items) / 400)) if flame else None
+    # The store's profile covers the drain's first seconds (it must end before the drain does).
+    profiling = store_profile_of(store_profile, max(3, len(items) // 1200)) if store_profile else None
     started = time.monotonic()
     cpu = {k: cpu_seconds(p) for k, p in watched.items()}
     await send_all(bus, Topic.ACTIVITY_COMMANDS.value, items, tally)
@@ -109,9 +122,10 @@ async def _drain(
     await eventually(answered, timeout=900, what="every command answered")
     seconds = time.monotonic() - started
     used = {k: cpu_seconds(p) - cpu[k] for k, p in watched.items()}
-    if spy is not None:
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            spy.wait(timeout=120)
+    for child in (spy, profiling):
+        if child is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.wait(timeout=120)
     return {
         "commands": len(items),
         "seconds": seconds,
@@ -127,9 +141,10 @@ def main(
     zones: int = 6,
     flame: str | None = None,
     setting: list[str] = typer.Option([], help="name=value: a service setting for this run"),
+    store_profile: str | None = None,
 ) -> None:
     settings = dict(s.split("=", 1) for s in setting)
-    figures = asyncio.run(measure(commands, zones, flame, settings))
+    figures = asyncio.run(measure(commands, zones, flame, settings, store_profile))
     cores = ", ".join(f"{k} {v:.2f}" for k, v in figures["cores"].items())
     print(
         f"activity-log backlog: {figures['commands']} activity.record in {figures['seconds']:.1f} s = "
@@ -149,6 +164,9 @@ def main(
         )
     if flame:
         print(f"  flame graph of the service: {flame}")
+    if store_profile:
+        for line in store_profile_summary(store_profile):
+            print(f"  {line}")
 
 
 if __name__ == "__main__":

@@ -54,7 +54,7 @@ echo "== 3. each service on its main input"
 "$PY" -m bench.services --raw "${raw:-0}" --max-seconds 90
 
 echo "== 4. activity-log on a backlog of activity.record (a service process)"
-"$PY" -m bench.activity_backlog --commands 6000
+"$PY" -m bench.activity_backlog --commands 6000 --store-profile "$OUT/store-activity-log.pprof"
 
 echo "== 5. permit decisions"
 "$PY" -m bench.permit_latency --permits 250 --rate 50

@@ -31,6 +31,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from asgi_lifespan import LifespanManager
 from httpx import ASGITransport, AsyncClient
+from motor.motor_asyncio import AsyncIOMotorClient
 
 from services.simulator.identity import Identity
 from services.simulator.realm import PARTY_OFFICE
@@ -136,6 +137,17 @@ async def _wait_assigned(runtime: Runtime, timeout: float = 30.0, shared: bool =
         await asyncio.sleep(0.05)
 
 
+async def drop_database(name: str) -> None:
+    """A test's database, dropped once its service has stopped: dropped while the service's
+    lanes still wrote to it, FerretDB 1.24 on SQLite died of a SIGBUS in SQLite's WAL index
+    (seen in make bench, 27 Nov 2026), taking every later test's store with it."""
+    client: AsyncIOMotorClient[Any] = AsyncIOMotorClient(MONGO)
+    try:
+        await client.drop_database(name)
+    finally:
+        client.close()
+
+
 @contextlib.asynccontextmanager
 async def running(
     definition: ServiceDefinition,
@@ -156,9 +168,9 @@ async def running(
         await _wait_assigned(runtime, shared=shared)
         yield runtime
     finally:
-        if drop:
-            await runtime.mongo.drop_database(runtime.db.name)
         await runtime.stop()
+        if drop:
+            await drop_database(runtime.db.name)
 
 
 @contextlib.asynccontextmanager
@@ -174,19 +186,19 @@ async def serving(
     ``as_`` (the party office by default; None: no token)."""
     settings = test_settings(definition, suffix or new_suffix(), **overrides)
     app = create_app(definition, settings)
-    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager:
-        runtime: Runtime = app.state.runtime
-        await _wait_assigned(runtime)
-        try:
+    try:
+        async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager:
+            runtime: Runtime = app.state.runtime
+            await _wait_assigned(runtime)
             async with AsyncClient(
                 transport=ASGITransport(app=manager.app),
                 base_url="http://test",
                 auth=identity().auth(as_) if as_ else None,
             ) as client:
                 yield runtime, client
-        finally:
-            if drop:
-                await runtime.mongo.drop_database(runtime.db.name)
+    finally:
+        if drop and hasattr(app.state, "runtime"):
+            await drop_database(app.state.runtime.db.name)
 
 
 def free_port() -> int:
@@ -218,10 +230,10 @@ async def listening(
         await _wait_assigned(runtime)
         yield runtime, f"http://127.0.0.1:{port}"
     finally:
-        if drop and hasattr(app.state, "runtime"):
-            await app.state.runtime.mongo.drop_database(app.state.runtime.db.name)
         server.should_exit = True
         await task
+        if drop and hasattr(app.state, "runtime"):
+            await drop_database(app.state.runtime.db.name)
 
 
 async def caught_up(runtime: Runtime, timeout: float = 60.0) -> None:
