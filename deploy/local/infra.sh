@@ -161,6 +161,18 @@ build_ferretdb() {
   rm -rf "$dir"
 }
 
+# A database file without FerretDB's catalogue (left when FerretDB died while creating or
+# dropping it: seen once, a SIGBUS in SQLite while a test's database was dropped under a busy
+# service) keeps FerretDB from starting ("no such table: _ferretdb_collections"): name it.
+ferret_stubs() {
+  local f
+  for f in "$FERRET_DATA"/*.sqlite; do
+    [ -f "$f" ] || continue
+    "$PY" -c 'import sqlite3, sys; sys.exit(not sqlite3.connect(sys.argv[1]).execute("select 1 from sqlite_master where name = ?", ("_ferretdb_collections",)).fetchone())' "$f" 2>/dev/null ||
+      say "$f has no FerretDB catalogue (FerretDB died while creating or dropping it; it holds no collection): move it out of $FERRET_DATA, or '$0 clean' to start from empty"
+  done
+}
+
 start_ferretdb() {
   if port_open $MONGO_HOST $MONGO_PORT; then say "Mongo-protocol server already on $MONGO_HOST:$MONGO_PORT"; return 0; fi
   mkdir -p "$FERRET_DATA" "$FERRET_STATE" "$RUN" "$LOGS"
@@ -347,7 +359,7 @@ up() {
     start_ferretdb
   fi
   start_kafka
-  [ "$KAFKA_ONLY" = 1 ] || wait_port $MONGO_HOST $MONGO_PORT ferretdb 30
+  [ "$KAFKA_ONLY" = 1 ] || wait_port $MONGO_HOST $MONGO_PORT ferretdb 30 || { ferret_stubs; exit 1; }
   [ "$BROKERS" = 3 ] || wait_port $KAFKA_HOST $KAFKA_PORT kafka 90
   if [ "$KAFKA_SECURITY" = scram ]; then
     env $(scram_env) PBZ_KAFKA_BOOTSTRAP="$KAFKA_HOST:$KAFKA_PORT" "$PY" -m shared.admin create-topics | sed 's/^/[infra] /'
