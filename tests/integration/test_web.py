@@ -513,6 +513,7 @@ async def test_a_signer_approves_on_the_phone_and_sees_the_permit_issued(site: S
     await theirs.click("#guardian-checkin button")
     await theirs.wait_for_selector("p.notice")
     await theirs.wait_for_selector("#guardian dd .ok", timeout=60_000)  # on site, shown in place
+    assert await theirs.locator("p.notice").is_visible()  # what was sent stays said through the update
     # A step that is not theirs: the ticket check is the host unit's. The card says it was refused, and why.
     await theirs.fill("#ticket-site", "qr:E2E-A")
     await theirs.click("#check-ticket button")
@@ -534,6 +535,8 @@ async def test_a_signer_approves_on_the_phone_and_sees_the_permit_issued(site: S
     await page.wait_for_selector('#permit-status [data-status="issued"]', timeout=60_000)
     assert await page.evaluate("window.__notReloaded === true")  # it changed in place
     assert await page.locator("#permit-status .status").inner_text() == "已签发"
+    # The card was rendered again in place; the notice of the ticket check sent stays with it.
+    assert await page.locator("p.notice").is_visible()
     assert {
         await state_of(page, c) for c in ("guardian_not_on_site", "briefing_missing", "gas_test_failed")
     } == {"met"}

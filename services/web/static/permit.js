@@ -38,7 +38,9 @@
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (state) {
         if (!state || !changed(state)) return null;
-        return fetch(window.location.pathname, { credentials: "same-origin" })
+        // The same address, its query too: a re-render keeps what this view says (the notice
+        // that a step was sent), which without it vanished at the first change it announced.
+        return fetch(window.location.pathname + window.location.search, { credentials: "same-origin" })
           .then(function (r) { return r.ok ? r.text() : null; })
           .then(function (html) { if (html) swap(html); });
       })
