@@ -31,7 +31,7 @@ from typing import Any
 import typer
 
 from bench.store_profile import summary as store_profile_summary
-from bench.store_profile import take as store_profile_of
+from bench.store_profile import take as take_store_profile
 from shared.events import Topic
 from tests.procs import ServiceProcess, Tally, activity_records, database, send_all, zone_copies
 from tests.support import Bus, eventually, new_suffix
@@ -39,12 +39,8 @@ from tests.support import Bus, eventually, new_suffix
 RUN = Path(".local/run")
 
 
-def store_pid() -> int | None:
-    """The local FerretDB's process (deploy/local/infra.sh's pid file), if it runs here."""
-    return local_pid("ferretdb")
-
-
 def local_pid(name: str) -> int | None:
+    """A process of the local infrastructure (deploy/local/infra.sh's pid file), if it runs here."""
     path = RUN / f"{name}.pid"
     return int(path.read_text()) if path.exists() else None
 
@@ -107,11 +103,20 @@ async def _drain(
     pid = proc.proc.pid
     # Whose CPU the drain takes: the service, the store, the broker, and this process (it sends
     # the commands and reads the answers).
-    pids = {"service": pid, "store": store_pid(), "broker": local_pid("kafka"), "harness": os.getpid()}
+    pids = {
+        "service": pid,
+        "store": local_pid("ferretdb"),
+        "broker": local_pid("kafka"),
+        "harness": os.getpid(),
+    }
     watched = {k: p for k, p in pids.items() if p is not None}
     spy = flame_graph(pid, flame, max(5.0, len(items) / 400)) if flame else None
     # The store's profile covers the drain's first seconds (it must end before the drain does).
-    profiling = store_profile_of(store_profile, max(3, len(items) // 1200)) if store_profile else None
+    profiling = (
+        asyncio.create_task(take_store_profile(store_profile, max(3, len(items) // 1200)))
+        if store_profile
+        else None
+    )
     started = time.monotonic()
     cpu = {k: cpu_seconds(p) for k, p in watched.items()}
     await send_all(bus, Topic.ACTIVITY_COMMANDS.value, items, tally)
@@ -122,10 +127,11 @@ async def _drain(
     await eventually(answered, timeout=900, what="every command answered")
     seconds = time.monotonic() - started
     used = {k: cpu_seconds(p) - cpu[k] for k, p in watched.items()}
-    for child in (spy, profiling):
-        if child is not None:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                child.wait(timeout=120)
+    if spy is not None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            spy.wait(timeout=120)
+    if profiling is not None:
+        await profiling
     return {
         "commands": len(items),
         "seconds": seconds,

@@ -58,7 +58,7 @@ async def measure(permits: int, rate: float) -> dict[str, float]:
         issued = await _first_seen(out, _issued_permit, set(ids))
         forwarded = await _first_seen(work, _event_id, set(signatures.values()), timeout=30)
     latencies = sorted(1000 * (issued[p] - sent[p]) for p in ids)
-    figures = _quantiles(latencies)
+    figures = quantiles(latencies)
     print(
         f"permit decision latency at {rate:.0f}/s over {permits} permits: p50 {figures['p50']:.0f} ms, "
         f"p95 {figures['p95']:.0f} ms, p99 {figures['p99']:.0f} ms, max {figures['max']:.0f} ms "
@@ -70,12 +70,12 @@ async def measure(permits: int, rate: float) -> dict[str, float]:
         "forwarded → permit.issued": [issued[p] - forwarded[signatures[p]] for p in ids],
     }
     for name, seconds in hops.items():
-        q = _quantiles(sorted(1000 * x for x in seconds))
+        q = quantiles(sorted(1000 * x for x in seconds))
         print(f"  {name}: p50 {q['p50']:.0f} ms, p95 {q['p95']:.0f} ms, p99 {q['p99']:.0f} ms", flush=True)
     return figures
 
 
-def _quantiles(sorted_ms: list[float]) -> dict[str, float]:
+def quantiles(sorted_ms: list[float]) -> dict[str, float]:
     q = statistics.quantiles(sorted_ms, n=100)
     return {"p50": q[49], "p95": q[94], "p99": q[98], "max": sorted_ms[-1]}
 

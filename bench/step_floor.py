@@ -6,7 +6,7 @@ The demo month plays in lock-step (``services/simulator/catch_up.py``): after ea
 actions and after each tick, the simulator waits until every service's consumer group has
 committed the end of its topics. Two floors of one such wait, on the local broker and store:
 
-1. Kafka alone: one message sent (acks=all, idempotent, no linger: as the simulator sends), four bare
+1. Kafka alone: one message sent (acks=all, idempotent, no linger, as the simulator sends), four bare
    consumers in four groups each fetch it and commit it (no parsing, no store), the
    simulator's own wait sees them caught up; and the hop alone, from the send until the last
    of the four committed (what each link of a chain of services costs at the least).
@@ -30,24 +30,21 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import typer
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bench import steps
+from bench.permit_latency import quantiles
 from services.simulator.__main__ import consumed_topics
 from services.simulator.catch_up import CatchUp
-from shared.events import CONTENT_TYPE, Topic, make_event
 from shared.settings import ServiceSettings
 from tests.procs import ServiceProcess, processes
-from tests.support import KAFKA, new_suffix
-
-SERVICES = ("zone_registry", "activity_log", "permit_fasttrack", "assessment")
+from tests.support import KAFKA, Bus, new_suffix
 
 
 def percentiles(waits: list[float]) -> str:
-    ms = sorted(w * 1000 for w in waits)
-    p95 = ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))]
-    return f"p50 {statistics.median(ms):.1f} ms, p95 {p95:.1f} ms, mean {statistics.fmean(ms):.1f} ms"
+    q = quantiles(sorted(w * 1000 for w in waits))
+    return f"p50 {q['p50']:.1f} ms, p95 {q['p95']:.1f} ms, mean {1000 * statistics.fmean(waits):.1f} ms"
 
 
 async def lockstep(catch_up: CatchUp, send: Callable[[int], Awaitable[None]], waits: int) -> list[float]:
@@ -96,21 +93,18 @@ async def kafka_alone(waits: int) -> tuple[list[float], list[float]]:
         asyncio.create_task(bare_consumer(g, topic, r, committed))
         for g, r in zip(groups, readies, strict=True)
     ]
-    producer = AIOKafkaProducer(bootstrap_servers=KAFKA, enable_idempotence=True, linger_ms=0)
     catch_up = CatchUp(KAFKA, groups)
-    await producer.start()
     await catch_up.start()
     try:
         await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), 60)
-
         sent: dict[int, float] = {}
+        async with Bus() as bus:
 
-        async def send(i: int) -> None:
-            sent[i] = time.monotonic()
-            await producer.send(topic, b"x" * 1024)
-            await producer.flush()
+            async def send(i: int) -> None:
+                sent[i] = time.monotonic()
+                await bus.send_raw(topic, b"x" * 1024)
 
-        rounds = await lockstep(catch_up, send, waits)
+            rounds = await lockstep(catch_up, send, waits)
         return rounds, [committed[i] - sent[i] for i in range(1, waits + 1)]
     finally:
         for c in consumers:
@@ -118,7 +112,6 @@ async def kafka_alone(waits: int) -> tuple[list[float], list[float]]:
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.gather(*consumers)
         await catch_up.stop()
-        await producer.stop()
         await admin.delete_topics([topic])
         await admin.close()
 
@@ -127,30 +120,24 @@ async def services_ticked(waits: int) -> tuple[list[float], list[str]]:
     """The rounds, and where each service's time went over them (its ``/metrics``)."""
     suffix = new_suffix()
     settings = ServiceSettings(instance_suffix=suffix)
-    groups = {settings.group_id(title): topics for title, topics in consumed_topics().items()}
-    procs = [ServiceProcess(f"services.{s}", suffix) for s in SERVICES]
-    producer = AIOKafkaProducer(bootstrap_servers=KAFKA, enable_idempotence=True, linger_ms=0)
+    titles = consumed_topics()
+    groups = {settings.group_id(title): topics for title, topics in titles.items()}
+    procs = [ServiceProcess(f"services.{title.replace('-', '_')}", suffix) for title in titles]
     catch_up = CatchUp(KAFKA, groups)
     start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    async with processes(*procs):
-        await producer.start()
+    async with processes(*procs), Bus() as bus:
         await catch_up.start()
         try:
 
             async def tick(i: int) -> None:
                 now = start + timedelta(hours=i)
-                event = make_event(
-                    type="clock.ticked", source="pbz-clock", time=now, data={"now": now.isoformat()}
-                )
-                headers = [("content-type", CONTENT_TYPE.encode())]
-                await producer.send(Topic.CLOCK.value, event.to_json(), key=b"clock", headers=headers)
-                await producer.flush()
+                data = {"now": now.isoformat()}
+                await bus.publish("clock.ticked", data, key="clock", time=now, source="pbz-clock", actor=None)
 
             rounds = await lockstep(catch_up, tick, waits)
             return rounds, [steps.line(p.name, steps.figures((await p.get("/metrics")).text)) for p in procs]
         finally:
             await catch_up.stop()
-            await producer.stop()
 
 
 def main(waits: int = 150, steps: int = 1660) -> None:

@@ -13,12 +13,13 @@ Figures, never assertions.
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import subprocess
-import sys
-from collections import Counter
+from collections import defaultdict
 from pathlib import Path
 
+import httpx
 import typer
 
 from shared.settings import ServiceSettings
@@ -41,12 +42,17 @@ def debug_url() -> str:
     return f"http://127.0.0.1:{8088 + ServiceSettings().port_offset}/debug/pprof/profile"
 
 
-def take(path: str, seconds: int) -> subprocess.Popen[bytes]:
-    """Start a profile of ``seconds`` into ``path`` (in the background: the bench runs meanwhile)."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    url = f"{debug_url()}?seconds={seconds}"
-    code = "import sys, urllib.request; open(sys.argv[2], 'wb').write(urllib.request.urlopen(sys.argv[1]).read())"
-    return subprocess.Popen([sys.executable, "-c", code, url, path], stderr=subprocess.DEVNULL)
+async def take(path: str, seconds: int) -> None:
+    """A profile of the next ``seconds`` into ``path`` (run it as a task beside the bench)."""
+    async with httpx.AsyncClient(timeout=seconds + 30) as client:
+        r = await client.get(debug_url(), params={"seconds": seconds})
+    r.raise_for_status()
+    await asyncio.to_thread(_save, Path(path), r.content)
+
+
+def _save(path: Path, content: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
 
 
 def _seconds(text: str) -> float:
@@ -54,20 +60,19 @@ def _seconds(text: str) -> float:
     return float(number) * _UNITS[text[len(number) :]]
 
 
-def kinds(path: str) -> tuple[float, Counter[str]]:
-    """The profile's CPU seconds in all, and by kind of work (``go tool pprof -traces``)."""
+def kinds(path: str) -> defaultdict[str, float]:
+    """The profile's CPU seconds by kind of work (``go tool pprof -traces``)."""
     go = shutil.which("go") or "/usr/local/go/bin/go"
     traces = subprocess.run(
         [go, "tool", "pprof", "-traces", path], capture_output=True, text=True, check=True
     ).stdout
-    by_kind = kinds_of(traces)
-    return sum(by_kind.values()), by_kind
+    return kinds_of(traces)
 
 
-def kinds_of(traces: str) -> Counter[str]:
+def kinds_of(traces: str) -> defaultdict[str, float]:
     """CPU seconds by kind of work, from pprof's ``-traces`` text: blocks of one sample's
     value and its stack, innermost frame first."""
-    by_kind: Counter[str] = Counter()
+    by_kind: defaultdict[str, float] = defaultdict(float)
     for block in traces.split("-----------+")[1:]:
         lines = [line for line in block.splitlines()[1:] if line.strip()]
         if not lines:
@@ -80,7 +85,8 @@ def kinds_of(traces: str) -> Counter[str]:
 
 
 def summary(path: str) -> list[str]:
-    total, by_kind = kinds(path)
+    by_kind = kinds(path)
+    total = sum(by_kind.values())
     if not total:
         return ["no samples in the store's profile"]
     lines = [f"the store's CPU profile ({path}): {total:.2f} s of CPU sampled"]

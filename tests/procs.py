@@ -33,12 +33,18 @@ ROOT = Path(__file__).resolve().parents[1]
 LOGS = Path(os.environ.get("PBZ_LOCAL_DIR", ROOT / ".local")) / "logs" / "faults"
 
 
+# Resolved here, in the parent: between fork and exec the child only calls it (no dlopen, whose
+# lock another thread of the harness may have held at the fork).
+_prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform == "linux" else None
+PR_SET_PDEATHSIG = 1
+
+
 def _die_with_parent() -> None:
     """In the child, before it runs: the kernel sends it SIGTERM when the process that started
     it dies, so a harness killed without its clean-up (SIGTERM, a CI timeout) leaves no service
     behind to consume the next run's topics (a stray set once doubled a make bench month)."""
-    PR_SET_PDEATHSIG = 1
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if _prctl is not None:
+        _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def free_port() -> int:
@@ -95,7 +101,7 @@ class ServiceProcess:
             env=self.env,
             stdout=log,
             stderr=log,
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+            preexec_fn=_die_with_parent,
         )
         log.close()
 

@@ -31,10 +31,18 @@ class Waited:
 
 
 class CatchUp:
-    def __init__(self, bootstrap: str, groups: dict[str, list[str]], timeout_s: float = 120.0) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        groups: dict[str, list[str]],
+        timeout_s: float = 120.0,
+        waited: Waited | None = None,
+    ) -> None:
         self.groups = groups  # consumer group -> topics it consumes
         self.timeout_s = timeout_s
-        self.waited = Waited()
+        self.waited = (
+            waited if waited is not None else Waited()
+        )  # the caller's, to add to (the player's run figures)
         self.admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
         # Asks only for end offsets: a consumer busy fetching would queue these behind its long polls.
         self.offsets = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)

@@ -32,7 +32,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from shared.events import CONTENT_TYPE, CloudEvent, Topic, make_event, new_event_id, spec_for
 
-from .catch_up import CatchUp
+from .catch_up import CatchUp, Waited
 from .identity import Identity
 from .plan import TZ, Action, Plan
 from .realm import PARTY_OFFICE, PUBLISHERS
@@ -134,11 +134,10 @@ class Stats:
     published: int = 0
     published_by_type: Counter[str] = field(default_factory=Counter)
     seen_by_type: Counter[str] = field(default_factory=Counter)
-    catch_up_s: dict[str, float] = field(default_factory=dict)
     steps: int = 0
     wall_s: float = 0.0
     dlq: int = 0
-    waiting_s: float = 0.0  # waiting for every service to catch up (steps and ticks)
+    waited: Waited = field(default_factory=Waited)  # for every service to catch up (steps and ticks)
     sign_in_s: float = 0.0  # at the provider: people signing in before their first action, refreshes
     signed_in: int = 0  # people signed in when their first action was due
     signed_in_ahead: int = 0  # people signed in beside the month, before they acted
@@ -219,7 +218,7 @@ class Player:
         self.producer = AIOKafkaProducer(
             bootstrap_servers=self.bootstrap, enable_idempotence=True, linger_ms=0
         )
-        self.catch_up = CatchUp(self.bootstrap, self.groups, self.catch_up_timeout_s)
+        self.catch_up = CatchUp(self.bootstrap, self.groups, self.catch_up_timeout_s, self.stats.waited)
         # Reads what the services say; short fetch waits, since every step waits on it.
         self.reader = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap, enable_auto_commit=False, fetch_max_wait_ms=10
@@ -400,8 +399,6 @@ class Player:
 
     async def caught_up(self) -> None:
         await self.catch_up.wait()
-        self.stats.waiting_s = self.catch_up.waited.total_s
-        self.stats.catch_up_s = dict(self.catch_up.waited.by_group_s)
         await self._read_answers()
 
     async def _read_answers(self) -> None:

@@ -318,7 +318,8 @@ async def _benefit_section(rep: Report, asm: httpx.AsyncClient, plan: Plan) -> N
 
 def _run_section(rep: Report, stats: Stats) -> None:
     emitted = sum(v for k, v in stats.seen_by_type.items() if k != "dlq.recorded")
-    slowest = max(stats.catch_up_s.items(), key=lambda kv: kv[1]) if stats.catch_up_s else ("-", 0.0)
+    by_group = stats.waited.by_group_s
+    slowest = max(by_group.items(), key=lambda kv: kv[1]) if by_group else ("-", 0.0)
     rep.data["run"] = {
         "events_published": stats.published,
         "events_emitted_by_services": emitted,
@@ -326,10 +327,10 @@ def _run_section(rep: Report, stats: Stats) -> None:
         "events_per_s": round((stats.published + emitted) / stats.wall_s, 1) if stats.wall_s else None,
         "slowest_service": slowest[0],
         "slowest_catch_up_s": round(slowest[1], 1),
-        "catch_up_s": {k: round(v, 1) for k, v in stats.catch_up_s.items()},
+        "catch_up_s": {k: round(v, 1) for k, v in by_group.items()},
         "dead_letters": stats.dlq,
         "steps": stats.steps,
-        "waiting_s": round(stats.waiting_s, 1),
+        "waiting_s": round(stats.waited.total_s, 1),
         "sign_in_s": round(stats.sign_in_s, 1),
         "signed_in": stats.signed_in,
         "signed_in_ahead": stats.signed_in_ahead,

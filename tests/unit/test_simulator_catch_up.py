@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import pytest
 
-from services.simulator.catch_up import CatchUp
+from services.simulator.catch_up import CatchUp, Waited
 
 
 class Scripted(CatchUp):
-    def __init__(self, looks: list[dict[str, int]], timeout_s: float = 120.0) -> None:
-        super().__init__("127.0.0.1:1", {"zone": ["t1"], "permit": ["t1", "t2"]}, timeout_s)
+    def __init__(
+        self, looks: list[dict[str, int]], timeout_s: float = 120.0, waited: Waited | None = None
+    ) -> None:
+        super().__init__("127.0.0.1:1", {"zone": ["t1"], "permit": ["t1", "t2"]}, timeout_s, waited)
         self.looks = looks
         self.asked = 0
 
@@ -32,12 +34,14 @@ async def test_waits_until_every_group_is_at_zero_in_the_same_look() -> None:
     assert catch_up.waited.by_group_s["zone"] < catch_up.waited.by_group_s["permit"]
 
 
-async def test_the_waits_add_up() -> None:
-    catch_up = Scripted([{"zone": 0, "permit": 0}])
+async def test_the_waits_add_up_in_the_callers_figures() -> None:
+    figures = Waited(total_s=1.0)  # the player's, from earlier waits
+    catch_up = Scripted([{"zone": 0, "permit": 0}], waited=figures)
     first = await catch_up.wait()
     second = await catch_up.wait()
     assert catch_up.asked == 2
-    assert catch_up.waited.total_s == pytest.approx(first + second)
+    assert figures.total_s == pytest.approx(1.0 + first + second)
+    assert set(figures.by_group_s) == {"zone", "permit"}
 
 
 async def test_a_wait_that_does_not_end_says_the_lag() -> None:
